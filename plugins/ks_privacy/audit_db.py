@@ -1,0 +1,158 @@
+"""The audit database: engine from the Airflow connection `ks_audit_db`, and its versioned schema.
+
+PostgreSQL in production and tests, SQLite as the embedded default. The schema lives in numbered
+SQL files under `include/audit_schema/<dialect>/`; `migrate` applies the missing ones, once, under
+a lock, so it is safe to call at the start of every task.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, Connection, Engine
+from sqlalchemy.exc import DBAPIError
+
+AUDIT_CONN_ID = "ks_audit_db"
+SCHEMA_DIR = Path(__file__).resolve().parents[2] / "include" / "audit_schema"
+_MIGRATION_LOCK = 0x6B735F6D  # "ks_m": PostgreSQL advisory lock key for schema changes
+_FILE_PATTERN = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
+
+
+class AuditUnavailable(RuntimeError):
+    """The audit database cannot be reached or written. Nothing may be deleted without evidence."""
+
+
+def url_from_airflow_connection(conn) -> URL:
+    """SQLAlchemy URL for an Airflow connection of type postgres or sqlite."""
+    if conn.conn_type in ("postgres", "postgresql"):
+        return URL.create(
+            "postgresql+psycopg2",
+            username=conn.login or None,
+            password=conn.password or None,
+            host=conn.host or "127.0.0.1",
+            port=conn.port or 5432,
+            database=conn.schema or None,
+        )
+    if conn.conn_type == "sqlite":
+        return URL.create("sqlite", database=conn.host or conn.schema)  # JSON form or URI form
+    raise AuditUnavailable(
+        f"connection {conn.conn_id!r} has type {conn.conn_type!r}; the audit database must be "
+        "'postgres' or 'sqlite'"
+    )
+
+
+def engine_for_connection(conn_id: str = AUDIT_CONN_ID) -> Engine:
+    """The engine behind an Airflow connection (read lazily, inside a task, never at import)."""
+    from airflow.sdk import BaseHook
+
+    return engine_for_url(url_from_airflow_connection(BaseHook.get_connection(conn_id)))
+
+
+@functools.cache
+def engine_for_url(url: URL | str) -> Engine:
+    url = sa.make_url(url)
+    if url.get_backend_name() == "sqlite":
+        engine = sa.create_engine(url, connect_args={"timeout": 30})
+
+        @sa.event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):
+            dbapi_conn.isolation_level = None  # we issue BEGIN IMMEDIATE ourselves
+            dbapi_conn.execute("PRAGMA journal_mode=WAL")
+            dbapi_conn.execute("PRAGMA foreign_keys=ON")
+
+        @sa.event.listens_for(engine, "begin")
+        def _sqlite_begin(conn):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")  # one writer at a time: the chain cannot fork
+
+        return engine
+    return sa.create_engine(
+        url,
+        pool_pre_ping=True,
+        connect_args={"connect_timeout": 10, "options": "-c timezone=UTC"},
+    )
+
+
+def describe(engine: Engine) -> str:
+    """Where the audit database is, without the password, for error messages."""
+    return engine.url.render_as_string(hide_password=True)
+
+
+@contextmanager
+def transaction(engine: Engine) -> Iterator[Connection]:
+    """A write transaction; an unreachable database becomes AuditUnavailable with a clear text."""
+    try:
+        with engine.begin() as conn:
+            yield conn
+    except DBAPIError as exc:
+        if exc.connection_invalidated or isinstance(exc, sa.exc.OperationalError):
+            raise AuditUnavailable(
+                f"the audit database ({describe(engine)}) cannot be written: "
+                f"{str(exc.orig).strip().splitlines()[0]}. Nothing was deleted: every deletion "
+                "needs its evidence first."
+            ) from exc
+        raise
+
+
+def migrations(dialect: str) -> list[tuple[int, Path]]:
+    folder = SCHEMA_DIR / dialect
+    found = []
+    for path in sorted(folder.glob("*.sql")):
+        match = _FILE_PATTERN.match(path.name)
+        if not match:
+            raise RuntimeError(f"unexpected file in {folder}: {path.name} (want NNN_name.sql)")
+        found.append((int(match.group(1)), path))
+    return found
+
+
+def migrate(engine: Engine) -> list[int]:
+    """Apply the schema files not yet applied; returns the versions applied now."""
+    dialect = engine.dialect.name
+    applied_now = []
+    with transaction(engine) as conn:
+        if dialect == "postgresql":
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
+        conn.exec_driver_sql(
+            "CREATE TABLE IF NOT EXISTS ks_schema_version ("
+            "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+        )
+        done = {row[0] for row in conn.exec_driver_sql("SELECT version FROM ks_schema_version")}
+        for version, path in migrations(dialect):
+            if version in done:
+                continue
+            _run_script(conn, path.read_text(encoding="utf-8"))
+            conn.execute(
+                sa.text(
+                    "INSERT INTO ks_schema_version (version, name, applied_at) "
+                    "VALUES (:v, :n, CURRENT_TIMESTAMP)"
+                ),
+                {"v": version, "n": path.name},
+            )
+            applied_now.append(version)
+    return applied_now
+
+
+def _run_script(conn: Connection, script: str) -> None:
+    if conn.dialect.name == "postgresql":
+        with conn.connection.cursor() as cursor:  # no parameters: '%' in PL/pgSQL stays literal
+            cursor.execute(script)
+        return
+    # sqlite3 runs one statement per execute; split on ';' that ends a line outside a trigger body
+    statement: list[str] = []
+    depth = 0
+    for line in script.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("--") or not stripped:
+            continue
+        statement.append(line)
+        if re.match(r"^BEGIN$", stripped, re.I):
+            depth += 1
+        if re.match(r"^END;$", stripped, re.I):
+            depth -= 1
+        if stripped.endswith(";") and depth == 0:
+            conn.exec_driver_sql("\n".join(statement))
+            statement = []

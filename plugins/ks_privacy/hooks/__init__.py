@@ -1,0 +1,1 @@
+"""Airflow hooks: one per vendor API, speaking that API and nothing else."""

@@ -1,0 +1,193 @@
+"""What every vendor client shares: a rate limit, retries that honour Retry-After, timeouts, and
+vendor errors turned into a few clear exceptions that never carry personal data.
+
+Retries come from tenacity and pacing from pyrate-limiter: no hand-written loops.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import requests
+from pyrate_limiter import Duration, Limiter, Rate
+from tenacity import (
+    RetryCallState,
+    retry,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_exponential_jitter,
+)
+
+log = logging.getLogger("ks_privacy.hooks")
+
+RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+MAX_RETRY_AFTER = 120.0
+
+
+class VendorError(RuntimeError):
+    """A vendor call failed. Messages hold the vendor, operation and status: never a value."""
+
+    def __init__(self, vendor: str, operation: str, status: int | None, detail: str = ""):
+        self.vendor, self.operation, self.status = vendor, operation, status
+        text = f"{vendor} {operation} failed"
+        if status is not None:
+            text += f" with HTTP {status}"
+        super().__init__(f"{text}{': ' + detail if detail else ''}")
+
+
+class VendorAuthError(VendorError):
+    """Credentials refused: fail at once, retrying cannot help."""
+
+
+class VendorNotFound(VendorError):
+    """The record does not exist (any more): for a delete, that means already absent."""
+
+
+class VendorRetryable(VendorError):
+    """Rate limited or a server fault: retried with backoff."""
+
+    def __init__(self, *args, retry_after: float | None = None):
+        super().__init__(*args)
+        self.retry_after = retry_after
+
+
+def _is_retryable(exc: BaseException) -> bool:
+    return isinstance(exc, VendorRetryable | requests.ConnectionError | requests.Timeout)
+
+
+class _WaitRetryAfter:
+    """Wait what the vendor asked for (Retry-After), else exponential backoff with jitter."""
+
+    def __init__(self, initial: float, maximum: float):
+        self._fallback = wait_exponential_jitter(initial=initial, max=maximum)
+
+    def __call__(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        asked = getattr(exc, "retry_after", None)
+        if asked is not None:
+            return min(max(asked, 0.0), MAX_RETRY_AFTER)
+        return self._fallback(state)
+
+
+def _log_retry(state: RetryCallState) -> None:
+    exc = state.outcome.exception() if state.outcome else None
+    log.warning(
+        "retrying after %s (attempt %d)", type(exc).__name__ if exc else "?", state.attempt_number
+    )
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 8
+    max_seconds: float = 300.0
+    initial_backoff: float = 0.5
+    max_backoff: float = 30.0
+
+    def wrap(self, fn: Callable) -> Callable:
+        return retry(
+            retry=retry_if_exception(_is_retryable),
+            wait=_WaitRetryAfter(self.initial_backoff, self.max_backoff),
+            stop=stop_after_attempt(self.attempts) | stop_after_delay(self.max_seconds),
+            before_sleep=_log_retry,
+            reraise=True,
+        )(fn)
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Retry-After in seconds (the delta-seconds form; an HTTP date falls back to backoff)."""
+    if not value:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return None
+
+
+def make_limiter(per_second: float) -> Limiter:
+    """Client-side pacing at the vendor's documented rate, so we rarely meet a 429 at all."""
+    if per_second >= 1:
+        rate = Rate(int(per_second), Duration.SECOND)
+    else:
+        rate = Rate(1, int(Duration.SECOND / per_second))
+    return Limiter(rate)
+
+
+class VendorSession:
+    """A requests session with pacing, retries and error mapping for one vendor account."""
+
+    def __init__(
+        self,
+        vendor: str,
+        base_url: str,
+        *,
+        headers: dict[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        session: requests.Session | None = None,
+        per_second: float = 5.0,
+        timeout: float = 30.0,
+        retry_policy: RetryPolicy | None = None,
+        error_detail: Callable[[requests.Response], str] | None = None,
+    ):
+        self.vendor = vendor
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.session = session or requests.Session()
+        self.session.headers.update({"Accept": "application/json", **(headers or {})})
+        if auth:
+            self.session.auth = auth
+        self._limiter = make_limiter(per_second)
+        self._error_detail = error_detail or (lambda response: "")
+        self._send = (retry_policy or RetryPolicy()).wrap(self._send_once)
+        self.calls = 0
+
+    def request(self, method: str, path: str, operation: str, **kwargs) -> requests.Response:
+        """Send one logical request (retried as needed); returns a 2xx response or raises."""
+        return self._send(method, path, operation, **kwargs)
+
+    def _send_once(self, method: str, path: str, operation: str, **kwargs) -> requests.Response:
+        self._limiter.try_acquire(self.vendor)
+        self.calls += 1
+        started = time.monotonic()
+        response = self.session.request(
+            method, f"{self.base_url}/{path.lstrip('/')}", timeout=self.timeout, **kwargs
+        )
+        log.debug(
+            "%s %s -> %s in %.2fs",
+            operation,
+            method,
+            response.status_code,
+            time.monotonic() - started,
+        )
+        status = response.status_code
+        if status < 400:
+            return response
+        detail = _safe_detail(self._error_detail(response))
+        if status in RETRYABLE_STATUS:
+            raise VendorRetryable(
+                self.vendor,
+                operation,
+                status,
+                detail,
+                retry_after=parse_retry_after(response.headers.get("Retry-After")),
+            )
+        if status in (401, 403):
+            raise VendorAuthError(
+                self.vendor,
+                operation,
+                status,
+                f"credentials refused{' (' + detail + ')' if detail else ''}; check the "
+                "connection's token or key",
+            )
+        if status == 404:
+            raise VendorNotFound(self.vendor, operation, status, detail)
+        raise VendorError(self.vendor, operation, status, detail)
+
+
+def _safe_detail(text: str) -> str:
+    """A vendor's error text, cut short and without anything that looks like an address."""
+    words = [w for w in text.split() if "@" not in w and not any(c.isdigit() for c in w[1:])]
+    return " ".join(words)[:160]

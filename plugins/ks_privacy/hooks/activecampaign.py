@@ -1,0 +1,185 @@
+"""ActiveCampaign API v3 hook.
+
+Docs: https://developers.activecampaign.com/reference (authentication: `Api-Token` header;
+base URL from Settings > Developer, e.g. https://<account>.api-us1.com/api/3; rate limit
+5 requests/s per account, 429 with Retry-After: /reference/rate-limits; paging: limit <= 100,
+and on large accounts `orders[id]=ASC` + `id_greater` instead of offset: /reference/pagination).
+
+Connection `activecampaign_default`: host = the API base URL, password = the API token.
+Extras: `requests_per_second` (default 5), `timeout` (seconds, default 30).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import date
+from functools import cached_property
+from typing import Any
+
+import requests
+from airflow.sdk import BaseHook
+
+from ks_privacy.hooks._http import VendorError, VendorNotFound, VendorSession
+
+PAGE_SIZE = 100  # the documented maximum of `limit`
+IDS_PER_FILTER = 100
+
+
+def _error_detail(response: requests.Response) -> str:
+    """AC errors come as {"message": ...} or {"errors": [{"title", "code"}]}: keep the codes."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    if isinstance(body, dict) and isinstance(body.get("errors"), list):
+        return ", ".join(
+            str(e.get("code") or "error") for e in body["errors"] if isinstance(e, dict)
+        )
+    return ""
+
+
+class ActiveCampaignHook(BaseHook):
+    conn_name_attr = "activecampaign_conn_id"
+    default_conn_name = "activecampaign_default"
+    conn_type = "activecampaign"
+    hook_name = "ActiveCampaign"
+
+    def __init__(self, activecampaign_conn_id: str = default_conn_name, **kwargs):
+        super().__init__(**kwargs)
+        self.activecampaign_conn_id = activecampaign_conn_id
+
+    @cached_property
+    def api(self) -> VendorSession:
+        """The HTTP session, built on first use (the connection is read lazily, in the task)."""
+        conn = self.get_connection(self.activecampaign_conn_id)
+        if not conn.host or not conn.password:
+            raise VendorError(
+                "ActiveCampaign",
+                "configuration",
+                None,
+                f"connection {self.activecampaign_conn_id!r} needs host (API URL) and "
+                "password (API token)",
+            )
+        extra = conn.extra_dejson
+        base = conn.host if "://" in conn.host else f"https://{conn.host}"
+        return VendorSession(
+            "ActiveCampaign",
+            base,
+            headers={"Api-Token": conn.password},
+            per_second=float(extra.get("requests_per_second", 5)),
+            timeout=float(extra.get("timeout", 30)),
+            error_detail=_error_detail,
+        )
+
+    # ---- contacts ---------------------------------------------------------------------------
+
+    def iter_contacts(
+        self, *, updated_before: date | None = None, tag_id: str | None = None
+    ) -> Iterator[dict]:
+        """Every contact (or those matching the filters), streamed page by page.
+
+        Keyset paging (`id_greater` + `orders[id]=ASC`) so deleting while iterating skips
+        nobody, which offset paging would.
+        """
+        params: dict[str, Any] = {"limit": PAGE_SIZE, "orders[id]": "ASC"}
+        if updated_before is not None:
+            params["filters[updated_before]"] = updated_before.isoformat()
+        if tag_id is not None:
+            params["tagid"] = tag_id
+        last_id = 0
+        while True:
+            page = self.api.request(
+                "GET", "contacts", "list contacts", params={**params, "id_greater": last_id}
+            ).json()
+            contacts = page.get("contacts", [])
+            yield from contacts
+            if len(contacts) < PAGE_SIZE:
+                return
+            last_id = int(contacts[-1]["id"])
+
+    def count_contacts(self, **filters: Any) -> int:
+        """`meta.total` of a one-row page: what the account (or the filter) holds now."""
+        page = self.api.request(
+            "GET", "contacts", "count contacts", params={"limit": 1, **filters}
+        ).json()
+        return int(page.get("meta", {}).get("total", 0))
+
+    def get_contacts(self, ids: Sequence[str]) -> list[dict]:
+        """The contacts among `ids` that still exist, 100 per call through the `ids[]` filter."""
+        found: list[dict] = []
+        for start in range(0, len(ids), IDS_PER_FILTER):
+            chunk = list(ids[start : start + IDS_PER_FILTER])
+            params = [("ids[]", i) for i in chunk] + [("limit", PAGE_SIZE)]
+            page = self.api.request("GET", "contacts", "get contacts", params=params).json()
+            wanted = set(chunk)
+            found.extend(c for c in page.get("contacts", []) if str(c.get("id")) in wanted)
+        return found
+
+    def get_contact(self, contact_id: str) -> dict:
+        """One contact with its related records; raises VendorNotFound when it is gone."""
+        return self.api.request("GET", f"contacts/{int(contact_id)}", "get contact").json()
+
+    def contacts_with_email(self, email: str) -> list[dict]:
+        """Contacts the API returns for the exact-address filter `email` (never `search`)."""
+        page = self.api.request(
+            "GET", "contacts", "find contact", params={"email": email, "limit": PAGE_SIZE}
+        ).json()
+        return page.get("contacts", [])
+
+    def update_contact(self, contact_id: str, fields: dict[str, str]) -> dict:
+        """PUT the given contact fields; returns the contact as stored (with its new udate)."""
+        body = self.api.request(
+            "PUT", f"contacts/{int(contact_id)}", "update contact", json={"contact": fields}
+        ).json()
+        return body.get("contact", {})
+
+    def delete_contact(self, contact_id: str) -> bool:
+        """Delete a contact. True if deleted now, False if it was already gone (404)."""
+        try:
+            self.api.request("DELETE", f"contacts/{int(contact_id)}", "delete contact")
+        except VendorNotFound:
+            return False
+        return True
+
+    # ---- tags, lists, tracking -------------------------------------------------------------
+
+    def tag_id(self, name: str) -> str | None:
+        """The id of the tag with exactly this name (`search` only narrows the candidates)."""
+        page = self.api.request(
+            "GET", "tags", "find tag", params={"search": name, "limit": PAGE_SIZE}
+        ).json()
+        exact = [t for t in page.get("tags", []) if t.get("tag") == name]
+        return str(exact[0]["id"]) if exact else None
+
+    def related(self, contact_id: str, relation: str) -> list[dict]:
+        """A contact's related records: contactTags, contactLists, fieldValues, trackingLogs,
+        geoIps (the sub-paths the docs list under a contact's `links`)."""
+        body = self.api.request(
+            "GET", f"contacts/{int(contact_id)}/{relation}", f"get {relation}"
+        ).json()
+        return body.get(relation, [])
+
+    def iter_lists(self) -> Iterator[dict]:
+        offset = 0
+        while True:
+            page = self.api.request(
+                "GET", "lists", "list lists", params={"limit": PAGE_SIZE, "offset": offset}
+            ).json()
+            lists = page.get("lists", [])
+            yield from lists
+            if len(lists) < PAGE_SIZE:
+                return
+            offset += PAGE_SIZE
+
+    def unsubscribe(self, contact_id: str, list_id: str) -> None:
+        """Set a contact's status on a list to 2 (unsubscribed): /reference/update-list-status."""
+        self.api.request(
+            "POST",
+            "contactLists",
+            "unsubscribe",
+            json={"contactList": {"list": int(list_id), "contact": int(contact_id), "status": 2}},
+        )
+
+    @property
+    def calls(self) -> int:
+        return self.api.calls

@@ -1,0 +1,207 @@
+"""Google Workspace contacts through the People API v1.
+
+Docs: https://developers.google.com/people/api/rest/v1/people (connections.list with
+`personFields`, `pageSize` <= 1000, `sortOrder`; batchDeleteContacts <= 500 names; getBatchGet
+<= 200 names; updateContact with `updatePersonFields` and the contact's etag, a stale etag is
+400 FAILED_PRECONDITION) and /v1/contactGroups.
+
+Credentials come from apache-airflow-providers-google's GoogleBaseHook (connection type
+google_cloud_platform: `keyfile_dict` or `key_path`, `scope`). Domain-wide delegation: the
+service account acts for the mailbox in extra `subject` (`credentials.with_subject`), because the
+provider no longer takes a subject itself. Extra `api_endpoint` points the client elsewhere
+(the sandbox); extra `requests_per_second` paces calls (default 1: People API quotas are per
+minute per user).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from functools import cached_property
+
+import requests
+from airflow.providers.google.common.hooks.base_google import GoogleBaseHook
+from google.auth.transport.requests import AuthorizedSession
+from tenacity import retry, retry_if_exception, stop_after_attempt
+
+from ks_privacy.hooks._http import VendorError, VendorNotFound, VendorSession
+
+CONTACTS_SCOPE = "https://www.googleapis.com/auth/contacts"
+DEFAULT_ENDPOINT = "https://people.googleapis.com"
+PAGE_SIZE = 1000  # connections.list maximum
+DELETE_BATCH = 500  # batchDeleteContacts maximum
+GET_BATCH = 200  # getBatchGet maximum
+PERSON_FIELDS = "names,emailAddresses,phoneNumbers,addresses,genders,memberships,metadata"
+# category -> the person field that holds it (updatePersonFields names)
+CATEGORY_FIELDS = {
+    "name": "names",
+    "email": "emailAddresses",
+    "phone": "phoneNumbers",
+    "address": "addresses",
+    "gender": "genders",
+}
+
+
+def _error_detail(response: requests.Response) -> str:
+    """Google's error shape: {"error": {"code", "message", "status"}}; keep the status code."""
+    try:
+        return str(response.json().get("error", {}).get("status", ""))
+    except (ValueError, AttributeError):
+        return ""
+
+
+def _is_stale_etag(exc: BaseException) -> bool:
+    return isinstance(exc, VendorError) and exc.status == 400 and "FAILED_PRECONDITION" in str(exc)
+
+
+class GoogleContactsHook(GoogleBaseHook):
+    conn_name_attr = "gcp_conn_id"
+    default_conn_name = "google_contacts_default"
+    conn_type = "google_cloud_platform"
+    hook_name = "Google Workspace contacts"
+
+    def __init__(self, gcp_conn_id: str = default_conn_name, **kwargs):
+        super().__init__(gcp_conn_id=gcp_conn_id, **kwargs)
+
+    @property
+    def scopes(self) -> Sequence[str]:
+        return [CONTACTS_SCOPE]
+
+    @cached_property
+    def api(self) -> VendorSession:
+        subject = self._get_field("subject")
+        if not subject:
+            raise VendorError(
+                "Google People",
+                "configuration",
+                None,
+                f"connection {self.gcp_conn_id!r} needs extra `subject`: the Workspace mailbox "
+                "whose contacts the service account reads (domain-wide delegation)",
+            )
+        credentials = self.get_credentials().with_subject(subject)
+        endpoint = self._get_field("api_endpoint") or DEFAULT_ENDPOINT
+        return VendorSession(
+            "Google People",
+            endpoint,
+            session=AuthorizedSession(credentials),
+            per_second=float(self._get_field("requests_per_second") or 1),
+            timeout=float(self._get_field("timeout") or 30),
+            error_detail=_error_detail,
+        )
+
+    # ---- reading ----------------------------------------------------------------------------
+
+    def iter_connections(
+        self, *, sort_order: str = "LAST_MODIFIED_ASCENDING", person_fields: str = PERSON_FIELDS
+    ) -> Iterator[dict]:
+        """The mailbox's contacts, streamed a page (1000) at a time."""
+        params = {"personFields": person_fields, "pageSize": PAGE_SIZE, "sortOrder": sort_order}
+        token = None
+        while True:
+            page = self.api.request(
+                "GET",
+                "v1/people/me/connections",
+                "list connections",
+                params={**params, **({"pageToken": token} if token else {})},
+            ).json()
+            yield from page.get("connections", [])
+            token = page.get("nextPageToken")
+            if not token:
+                return
+
+    def total(self) -> int:
+        page = self.api.request(
+            "GET",
+            "v1/people/me/connections",
+            "count connections",
+            params={"personFields": "metadata", "pageSize": 1},
+        ).json()
+        return int(page.get("totalItems", page.get("totalPeople", 0)))
+
+    def batch_get(
+        self, names: Sequence[str], person_fields: str = PERSON_FIELDS
+    ) -> dict[str, dict]:
+        """resourceName -> person, for those that exist (200 names per call)."""
+        found: dict[str, dict] = {}
+        for start in range(0, len(names), GET_BATCH):
+            chunk = list(names[start : start + GET_BATCH])
+            body = self.api.request(
+                "GET",
+                "v1/people:batchGet",
+                "batch get",
+                params=[("personFields", person_fields)] + [("resourceNames", n) for n in chunk],
+            ).json()
+            for item in body.get("responses", []):
+                person = item.get("person")
+                if person and not (item.get("status") or {}).get("code"):
+                    found[item.get("requestedResourceName") or person["resourceName"]] = person
+        return found
+
+    def group_resource_name(self, name: str) -> str | None:
+        """The contact group with exactly this name (e.g. the legal-hold group)."""
+        token = None
+        while True:
+            page = self.api.request(
+                "GET",
+                "v1/contactGroups",
+                "list contact groups",
+                params={"pageSize": 1000, **({"pageToken": token} if token else {})},
+            ).json()
+            for group in page.get("contactGroups", []):
+                if group.get("name") == name or group.get("formattedName") == name:
+                    return group["resourceName"]
+            token = page.get("nextPageToken")
+            if not token:
+                return None
+
+    # ---- writing ----------------------------------------------------------------------------
+
+    def batch_delete(self, names: Sequence[str]) -> None:
+        """Delete up to 500 contacts in one call. The API refuses the whole batch on a name that
+        does not exist, so callers pass only names they just saw (see `delete_existing`)."""
+        if len(names) > DELETE_BATCH:
+            raise ValueError(f"batchDeleteContacts takes at most {DELETE_BATCH} names")
+        self.api.request(
+            "POST",
+            "v1/people:batchDeleteContacts",
+            "batch delete",
+            json={"resourceNames": list(names)},
+        )
+
+    def delete_existing(self, names: Sequence[str]) -> tuple[list[str], list[str]]:
+        """Delete what still exists among `names`. Returns (deleted, already absent)."""
+        try:
+            self.batch_delete(names)
+            return list(names), []
+        except VendorNotFound:
+            pass
+        existing = self.batch_get(names, person_fields="metadata")
+        present = [n for n in names if n in existing]
+        if present:
+            self.batch_delete(present)
+        return present, [n for n in names if n not in existing]
+
+    @retry(retry=retry_if_exception(_is_stale_etag), stop=stop_after_attempt(3), reraise=True)
+    def update_fields(self, name: str, changes: dict[str, list[dict]]) -> dict:
+        """Replace whole person fields with the current etag; an empty list empties the field.
+
+        The etag is read just before the write; when someone changed the contact in between
+        (stale etag, 400 FAILED_PRECONDITION) it is read again and the write retried.
+        Returns the person's metadata after the write (its new updateTime).
+        """
+        etag = self.get_person(name, "metadata")["etag"]
+        return self.api.request(
+            "PATCH",
+            f"v1/{name}:updateContact",
+            "update contact",
+            params={"updatePersonFields": ",".join(changes), "personFields": "metadata"},
+            json={"etag": etag, **{field: value for field, value in changes.items() if value}},
+        ).json()
+
+    def get_person(self, name: str, person_fields: str) -> dict:
+        return self.api.request(
+            "GET", f"v1/{name}", "get person", params={"personFields": person_fields}
+        ).json()
+
+    @property
+    def calls(self) -> int:
+        return self.api.calls

@@ -1,0 +1,291 @@
+"""The retention policy: the privacy statement's promises as validated data, and the pure rule
+that turns a record's facts into a decision.
+
+Nothing here does IO except `load_policy`, which reads the YAML file once. `decide` is pure, so a
+rerun of the same DAG run (same reference time) decides the same way.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from ks_privacy.timeutil import to_utc
+
+DEFAULT_POLICY_PATH = Path(__file__).resolve().parents[2] / "include" / "retention_policy.yaml"
+
+Category = Literal["name", "gender", "address", "phone", "email", "ip_address", "website_activity"]
+SourceName = Literal["activecampaign", "google_contacts", "tawk", "website_activity"]
+
+
+class PolicyError(ValueError):
+    """The policy file is unusable; the message names the key, the line and the problem."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CategoryTerm(_Strict):
+    label: str
+    term_days: Annotated[int, Field(ge=1, le=3650)]
+    published: bool
+    choice: str | None = None
+
+    @model_validator(mode="after")
+    def _unpublished_terms_say_why(self) -> CategoryTerm:
+        if not self.published and not self.choice:
+            raise ValueError("a term that the statement does not publish needs a `choice` text")
+        return self
+
+
+class Processor(_Strict):
+    label: str
+    categories: Annotated[list[Category], Field(min_length=1)]
+
+
+class Guard(_Strict):
+    max_fraction: Annotated[float, Field(gt=0, le=1)]
+    max_count: Annotated[int, Field(ge=1)]
+
+
+class LegalHold(_Strict):
+    tag: str | None = None
+    contact_group: str | None = None
+
+
+class SourcePolicy(_Strict):
+    processor: str
+    connection: Annotated[str, Field(min_length=1)]
+    clock: Annotated[list[str], Field(min_length=1)]
+    legal_hold: LegalHold = LegalHold()
+    guard: Guard
+    enabled: bool = True
+
+
+class RetentionPolicy(_Strict):
+    statement_version: str
+    mode: Literal["enforce", "dry_run"]
+    lead_time_days: Annotated[int, Field(ge=0, le=7)]
+    request_deadline_days: Annotated[int, Field(ge=1, le=28)]
+    export_retention_days: Annotated[int, Field(ge=1, le=180)]
+    categories: dict[Category, CategoryTerm]
+    processors: dict[str, Processor]
+    sources: dict[SourceName, SourcePolicy]
+
+    @property
+    def dry_run_by_default(self) -> bool:
+        return self.mode == "dry_run"
+
+    def enabled_sources(self) -> list[str]:
+        return [name for name, source in self.sources.items() if source.enabled]
+
+    def term(self, category: str) -> timedelta:
+        return timedelta(days=self.categories[category].term_days)
+
+    def unpublished_categories(self) -> list[str]:
+        """Categories the statement lists without a published term (gender): a gap to report."""
+        return [name for name, term in self.categories.items() if not term.published]
+
+    def report_lines(self) -> list[str]:
+        """The statement's retention table as the sweep applies it, for logs and the demo."""
+        lines = [
+            f"Retention policy (statement {self.statement_version}, mode {self.mode}, "
+            f"lead time {self.lead_time_days} d)",
+            f"{'category':<18}{'term':>7}  {'published':<10}held by",
+        ]
+        for name, term in self.categories.items():
+            holders = [p for p, proc in self.processors.items() if name in proc.categories]
+            lines.append(
+                f"{name:<18}{term.term_days:>5} d  {'yes' if term.published else 'NO':<10}"
+                f"{', '.join(holders) or '-'}"
+            )
+        for name in self.unpublished_categories():
+            lines.append(f"gap: {name} has no published term; {self.categories[name].choice}")
+        return lines
+
+
+class Action(enum.StrEnum):
+    KEEP = "keep"
+    REDACT = "redact"
+    ERASE = "erase"
+    HOLD = "hold"
+    NO_CLOCK = "no_clock"
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the policy needs to know about one record: no personal values, only their kinds."""
+
+    categories: frozenset[str]
+    last_activity: datetime | None
+    held: bool = False
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: Action
+    categories: tuple[str, ...]  # the categories the action removes (or would, when held)
+    rule: str
+    age_days: int | None
+
+
+def decide(policy: RetentionPolicy, facts: Facts, now: datetime) -> Decision:
+    """Decide what to do with one record at reference time `now` (the run's logical date).
+
+    A category is due when its term ends before the next sweep (`now + lead time`). All present
+    categories due: erase the record. Some due: redact those. Legal hold wins over both.
+    """
+    if facts.last_activity is None:
+        return Decision(Action.NO_CLOCK, (), "no-timestamp", None)
+    now = to_utc(now)
+    last_activity = to_utc(facts.last_activity)
+    age = now - last_activity
+    horizon = now + timedelta(days=policy.lead_time_days)
+    unknown = sorted(c for c in facts.categories if c not in policy.categories)
+    if unknown:
+        raise PolicyError(f"record carries categories the policy does not know: {unknown}")
+    due = sorted(c for c in facts.categories if last_activity + policy.term(c) <= horizon)
+    age_days = age.days
+    if not due:
+        return Decision(Action.KEEP, (), "within-term", age_days)
+    rule = ",".join(f"{c}>{policy.categories[c].term_days}d" for c in due)
+    if facts.held:
+        return Decision(Action.HOLD, tuple(due), f"legal-hold({rule})", age_days)
+    if set(due) == set(facts.categories):
+        return Decision(Action.ERASE, tuple(due), rule, age_days)
+    return Decision(Action.REDACT, tuple(due), rule, age_days)
+
+
+def last_activity(timestamps: dict[str, datetime | None], clock: list[str]) -> datetime | None:
+    """The latest of the clock timestamps a source provides: where the retention term starts."""
+    present = [to_utc(timestamps[name]) for name in clock if timestamps.get(name) is not None]
+    return max(present) if present else None
+
+
+# ---- loading ---------------------------------------------------------------------------------
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A YAML loader that refuses duplicate keys instead of silently keeping the last one."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: set = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise PolicyError(
+                    f"line {key_node.start_mark.line + 1}: duplicate key {key!r} "
+                    "(a later value would silently replace the earlier one)"
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _line_of(root: yaml.Node | None, loc: tuple) -> int | None:
+    """Line number (1-based) of the YAML node at the pydantic error location, or its parent."""
+    node, line = root, (root.start_mark.line + 1 if root else None)
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = next((v for k, v in node.value if k.value == str(part)), None)
+            if match is None:
+                break
+            node = match
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if part >= len(node.value):
+                break
+            node = node.value[part]
+        else:
+            break
+        line = node.start_mark.line + 1
+    return line
+
+
+def _cross_problems(policy: RetentionPolicy) -> list[tuple[tuple, str]]:
+    """Problems between keys that a per-field schema cannot see."""
+    problems = []
+    for name, processor in policy.processors.items():
+        for i, category in enumerate(processor.categories):
+            if category not in policy.categories:
+                problems.append(
+                    (
+                        ("processors", name, "categories", i),
+                        f"category {category!r} is held here but has no entry under `categories`",
+                    )
+                )
+    for name, source in policy.sources.items():
+        if source.processor not in policy.processors:
+            problems.append(
+                (
+                    ("sources", name, "processor"),
+                    f"{source.processor!r} is not declared under `processors`",
+                )
+            )
+    shortest = min((term.term_days for term in policy.categories.values()), default=0)
+    if policy.lead_time_days >= shortest:
+        problems.append(
+            (
+                ("lead_time_days",),
+                f"{policy.lead_time_days} must be shorter than the shortest term ({shortest} days)",
+            )
+        )
+    return problems
+
+
+def _describe(problems: list[tuple[tuple, str]], root: yaml.Node | None, path: Path) -> str:
+    lines = []
+    for loc, message in problems:
+        key = ".".join(str(p) for p in loc) or "(top level)"
+        lines.append(f"{path.name}, line {_line_of(root, loc)}, key `{key}`: {message}")
+    return "invalid retention policy:\n  " + "\n  ".join(lines)
+
+
+def _schema_problems(error: ValidationError) -> list[tuple[tuple, str]]:
+    return [
+        (
+            tuple(p for p in item["loc"] if p != "[key]"),
+            item["msg"].removeprefix("Value error, "),
+        )
+        for item in error.errors()
+    ]
+
+
+def parse_policy(text: str, path: Path = DEFAULT_POLICY_PATH) -> RetentionPolicy:
+    """Parse and validate policy YAML; every problem raises PolicyError naming key and line."""
+    try:
+        root = yaml.compose(text, Loader=_UniqueKeyLoader)
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader subclass)
+    except PolicyError as exc:
+        raise PolicyError(f"invalid retention policy: {path.name}, {exc}") from None
+    except yaml.YAMLError as exc:
+        raise PolicyError(
+            f"invalid retention policy: {path.name} is not valid YAML: {exc}"
+        ) from None
+    if not isinstance(data, dict):
+        raise PolicyError(f"invalid retention policy: {path.name} must be a mapping of keys")
+    try:
+        policy = RetentionPolicy.model_validate(data)
+    except ValidationError as exc:
+        raise PolicyError(_describe(_schema_problems(exc), root, path)) from None
+    problems = _cross_problems(policy)
+    if problems:
+        raise PolicyError(_describe(problems, root, path))
+    return policy
+
+
+def load_policy(path: str | Path | None = None) -> RetentionPolicy:
+    """Read the policy file (default `include/retention_policy.yaml`, or $KS_POLICY_PATH)."""
+    import os
+
+    path = Path(path or os.environ.get("KS_POLICY_PATH") or DEFAULT_POLICY_PATH)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PolicyError(f"cannot read the retention policy at {path}: {exc.strerror}") from None
+    return parse_policy(text, path)

@@ -1,0 +1,60 @@
+"""Pseudonyms: a keyed HMAC of the normalised e-mail address.
+
+The audit trail stores these instead of e-mails, so an auditor who knows an address can find its
+evidence, and nobody can read addresses out of the trail (the key stays in the secrets backend).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import unicodedata
+
+KEY_VARIABLE = "ks_pseudonym_key"
+MIN_KEY_LENGTH = 32
+
+
+class PseudonymKeyError(RuntimeError):
+    """The pseudonym key is missing or too weak; nothing may be written without it."""
+
+
+def normalise_email(email: str) -> str:
+    """The form people's addresses are compared in: trimmed, Unicode NFC, lower case."""
+    return unicodedata.normalize("NFC", email).strip().lower()
+
+
+class Pseudonymiser:
+    def __init__(self, key: str | bytes):
+        key_bytes = key.encode() if isinstance(key, str) else key
+        if len(key_bytes) < MIN_KEY_LENGTH:
+            raise PseudonymKeyError(
+                f"the pseudonym key must be at least {MIN_KEY_LENGTH} bytes; "
+                f"set Airflow variable {KEY_VARIABLE} to e.g. the output of "
+                "`python -c 'import secrets; print(secrets.token_hex(32))'`"
+            )
+        self._key = key_bytes
+
+    def __call__(self, email: str | None) -> str | None:
+        if not email or not email.strip():
+            return None
+        digest = hmac.new(self._key, normalise_email(email).encode(), hashlib.sha256)
+        return "ps_" + digest.hexdigest()[:32]
+
+    def __repr__(self) -> str:  # never show the key
+        return "Pseudonymiser(<key hidden>)"
+
+
+def pseudonymiser_from_airflow() -> Pseudonymiser:
+    """The pseudonymiser keyed from Airflow variable `ks_pseudonym_key`, masked in task logs."""
+    from airflow.sdk import Variable
+    from airflow.sdk.log import mask_secret
+
+    key = Variable.get(KEY_VARIABLE, default=None)
+    if not key:
+        raise PseudonymKeyError(
+            f"Airflow variable {KEY_VARIABLE} is not set, so no evidence can be written and "
+            "nothing is deleted. Set it (a secret of at least 32 bytes) in the secrets backend "
+            f"or with `airflow variables set {KEY_VARIABLE} <secret>`."
+        )
+    mask_secret(key)
+    return Pseudonymiser(key)

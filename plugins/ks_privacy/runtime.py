@@ -1,0 +1,39 @@
+"""What a task needs from Airflow, in one place: the policy, the audit trail, the pseudonymiser
+and the run's reference time. Everything is read inside the task, never at DAG import."""
+
+from __future__ import annotations
+
+import functools
+from datetime import datetime
+
+from ks_privacy.audit_db import engine_for_connection, migrate
+from ks_privacy.evidence import AuditTrail, RunContext
+from ks_privacy.policy import RetentionPolicy, load_policy
+from ks_privacy.timeutil import to_utc
+
+_migrated: set[str] = set()
+
+
+@functools.cache
+def policy() -> RetentionPolicy:
+    return load_policy()
+
+
+def audit_trail() -> AuditTrail:
+    """The audit trail on connection `ks_audit_db`, schema ensured, bound to the running task."""
+    engine = engine_for_connection()
+    key = str(engine.url)
+    if key not in _migrated:
+        migrate(engine)
+        _migrated.add(key)
+    return AuditTrail(engine, RunContext.from_airflow())
+
+
+def reference_time(context) -> datetime:
+    """The 'now' a run decides against: the end of its data interval (for Airflow 3's @daily,
+    the run's logical date), so a rerun of the same run decides exactly the same way."""
+    for key in ("data_interval_end", "logical_date"):
+        value = context.get(key)
+        if value is not None:
+            return to_utc(value)
+    return to_utc(context["dag_run"].run_after)

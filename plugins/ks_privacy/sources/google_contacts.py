@@ -1,0 +1,163 @@
+"""Google Workspace contacts as a source: names, e-mails, phones, addresses, genders.
+
+The People API gives one timestamp, the contact source's `updateTime`; that is the clock. Legal
+hold is membership of a contact group (policy `legal_hold.contact_group`). IP addresses, which
+the statement lists for Google, are not part of contacts; they live in Workspace logs that
+Google keeps under its own terms.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from ks_privacy.hooks._http import VendorNotFound
+from ks_privacy.hooks.google_contacts import CATEGORY_FIELDS, DELETE_BATCH, GoogleContactsHook
+from ks_privacy.policy import SourcePolicy
+from ks_privacy.pseudonym import normalise_email
+from ks_privacy.sources.base import ActionResult, Outcome, ScanWindow, SourceRecord
+from ks_privacy.timeutil import parse_timestamp
+
+EXPORT_FIELDS = (
+    "addresses,biographies,birthdays,emailAddresses,genders,memberships,metadata,names,"
+    "nicknames,organizations,phoneNumbers,urls,userDefined"
+)
+
+
+def contact_update_time(person: Mapping[str, Any]):
+    sources = (person.get("metadata") or {}).get("sources") or []
+    stamps = [parse_timestamp(s.get("updateTime")) for s in sources if s.get("type") == "CONTACT"]
+    stamps = [s for s in stamps if s is not None]
+    return max(stamps) if stamps else None
+
+
+def primary_email(person: Mapping[str, Any]) -> str | None:
+    emails = person.get("emailAddresses") or []
+    primary = [e for e in emails if (e.get("metadata") or {}).get("primary")]
+    chosen = (primary or emails or [{}])[0]
+    return chosen.get("value")
+
+
+def emails_of(person: Mapping[str, Any]) -> set[str]:
+    return {
+        normalise_email(e["value"]) for e in person.get("emailAddresses") or [] if e.get("value")
+    }
+
+
+def categories_of(person: Mapping[str, Any]) -> frozenset[str]:
+    return frozenset(c for c, field in CATEGORY_FIELDS.items() if person.get(field))
+
+
+def rectified_fields(changes: Mapping[str, str]) -> dict[str, list[dict]]:
+    """Our rectification keys as People API person fields."""
+    fields: dict[str, list[dict]] = {}
+    if "first_name" in changes or "last_name" in changes:
+        fields["names"] = [
+            {"givenName": changes.get("first_name", ""), "familyName": changes.get("last_name", "")}
+        ]
+    if "phone" in changes:
+        fields["phoneNumbers"] = [{"value": changes["phone"]}]
+    if "email" in changes:
+        fields["emailAddresses"] = [{"value": changes["email"]}]
+    if "address" in changes:
+        fields["addresses"] = [{"formattedValue": changes["address"]}]
+    return fields
+
+
+class GoogleContactsSource:
+    name = "google_contacts"
+    manual_erasure = False
+    erase_batch_size = DELETE_BATCH
+
+    def __init__(self, policy: SourcePolicy, hook: GoogleContactsHook | None = None):
+        self.policy = policy
+        self._hook = hook
+
+    @property
+    def hook(self) -> GoogleContactsHook:
+        if self._hook is None:  # GoogleBaseHook reads its connection when built: build late
+            self._hook = GoogleContactsHook(self.policy.connection)
+        return self._hook
+
+    def _hold_group(self) -> str | None:
+        group = self.policy.legal_hold.contact_group
+        return self.hook.group_resource_name(group) if group else None
+
+    def _record(self, person: Mapping[str, Any], hold_group: str | None) -> SourceRecord:
+        groups = {
+            (m.get("contactGroupMembership") or {}).get("contactGroupResourceName")
+            for m in person.get("memberships") or []
+        }
+        updated = contact_update_time(person)
+        return SourceRecord(
+            ref=person["resourceName"],
+            email=primary_email(person),
+            categories=categories_of(person),
+            timestamps={"updated": updated},
+            held=hold_group is not None and hold_group in groups,
+            vendor_stamp=updated,
+        )
+
+    def total(self) -> int:
+        return self.hook.total()
+
+    def scan(self, window: ScanWindow) -> Iterator[SourceRecord]:
+        """Oldest-modified first, so an incremental scan stops at the cutoff."""
+        hold_group = self._hold_group()
+        pending = set(window.extra_refs)
+        for person in self.hook.iter_connections():
+            updated = contact_update_time(person)
+            if not window.full and updated is not None and updated > window.cutoff:
+                break
+            pending.discard(person["resourceName"])
+            yield self._record(person, hold_group)
+        for person in self.hook.batch_get(sorted(pending)).values():
+            yield self._record(person, hold_group)
+
+    def _matching(self, email: str, fields: str) -> list[dict]:
+        wanted = normalise_email(email)
+        return [
+            p for p in self.hook.iter_connections(person_fields=fields) if wanted in emails_of(p)
+        ]
+
+    def find(self, email: str) -> list[SourceRecord]:
+        """Exact, normalised match on any of a contact's addresses. The API's searchContacts is a
+        prefix search over a lagging index, so the contacts are read instead."""
+        matches = self._matching(email, "emailAddresses,memberships,metadata,names,phoneNumbers")
+        if not matches:
+            return []
+        hold_group = self._hold_group()
+        full = self.hook.batch_get([p["resourceName"] for p in matches])
+        return [self._record(p, hold_group) for p in full.values()]
+
+    def present(self, refs: Sequence[str]) -> dict[str, frozenset[str] | None]:
+        found = self.hook.batch_get(list(refs))
+        return {ref: categories_of(found[ref]) if ref in found else None for ref in refs}
+
+    def export(self, email: str) -> dict[str, Any]:
+        people = self._matching(email, EXPORT_FIELDS)
+        return {"contacts": people}
+
+    def erase(self, refs: Sequence[str]) -> list[ActionResult]:
+        deleted, absent = self.hook.delete_existing(list(refs))
+        return [ActionResult(ref, Outcome.ERASED) for ref in deleted] + [
+            ActionResult(ref, Outcome.ALREADY_ABSENT, {"http_status": 404}) for ref in absent
+        ]
+
+    def redact(self, ref: str, categories: Sequence[str]) -> ActionResult:
+        fields = {CATEGORY_FIELDS[c]: [] for c in categories if c in CATEGORY_FIELDS}
+        try:
+            person = self.hook.update_fields(ref, fields)
+        except VendorNotFound:
+            return ActionResult(ref, Outcome.ALREADY_ABSENT, {"http_status": 404})
+        return ActionResult(ref, Outcome.REDACTED, vendor_stamp_after=contact_update_time(person))
+
+    def rectify(self, ref: str, changes: Mapping[str, str]) -> list[str]:
+        fields = rectified_fields(changes)
+        if fields:
+            self.hook.update_fields(ref, fields)
+        return sorted(fields)
+
+    def withdraw_consent(self, email: str) -> dict[str, int]:
+        """Contacts in the mailbox are not a consent-based mailing: nothing to unsubscribe."""
+        return {"contacts": len(self.find(email))}

@@ -1,0 +1,100 @@
+"""Tawk live chat as a source: chats whose visitor gave a name, e-mail, phone, and an IP.
+
+Tawk publishes no delete method, so this source is `manual_erasure`: the sweep and erasure
+requests put due chats on a worklist that a person deletes in the Tawk dashboard and confirms;
+verification then reads each chat back through `chat.get`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import timedelta
+from typing import Any
+
+from ks_privacy.hooks._http import VendorNotFound
+from ks_privacy.hooks.tawk import TawkHook
+from ks_privacy.policy import SourcePolicy
+from ks_privacy.pseudonym import normalise_email
+from ks_privacy.sources.base import ActionResult, ScanWindow, SourceRecord
+from ks_privacy.timeutil import parse_timestamp
+
+VISITOR_FIELDS = {"name": "name", "email": "email", "phone": "phone", "ip_address": "ip"}
+END_DATE_MARGIN = timedelta(days=1)
+
+
+def categories_of(chat: Mapping[str, Any]) -> frozenset[str]:
+    visitor = chat.get("visitor") or {}
+    return frozenset(c for c, key in VISITOR_FIELDS.items() if (visitor.get(key) or "").strip())
+
+
+class NoDeleteApi(RuntimeError):
+    """Tawk has no delete method; deletion is a manual step with a confirmation."""
+
+
+class TawkSource:
+    name = "tawk"
+    manual_erasure = True
+    erase_batch_size = 100
+
+    def __init__(self, policy: SourcePolicy, hook: TawkHook | None = None):
+        self.policy = policy
+        self.hook = hook or TawkHook(policy.connection)
+
+    def _record(self, chat: Mapping[str, Any]) -> SourceRecord:
+        last = parse_timestamp(chat.get("lastMessageOn"))
+        return SourceRecord(
+            ref=str(chat["id"]),
+            email=(chat.get("visitor") or {}).get("email"),
+            categories=categories_of(chat),
+            timestamps={"created": parse_timestamp(chat.get("createdOn")), "last_message": last},
+            vendor_stamp=last,
+        )
+
+    def total(self) -> int:
+        return self.hook.count_chats()
+
+    def scan(self, window: ScanWindow) -> Iterator[SourceRecord]:
+        """A chat created after the cutoff cannot be due: list only up to it (plus a margin)."""
+        end = None if window.full else window.cutoff + END_DATE_MARGIN
+        for chat in self.hook.iter_chats(end=end):
+            yield self._record(chat)
+
+    def find(self, email: str) -> list[SourceRecord]:
+        """Chat listing has no e-mail filter: read the chats, match the address exactly."""
+        wanted = normalise_email(email)
+        return [
+            self._record(chat)
+            for chat in self.hook.iter_chats()
+            if normalise_email((chat.get("visitor") or {}).get("email") or "") == wanted
+        ]
+
+    def present(self, refs: Sequence[str]) -> dict[str, frozenset[str] | None]:
+        result: dict[str, frozenset[str] | None] = {}
+        for ref in refs:
+            try:
+                result[ref] = categories_of(self.hook.get_chat(ref))
+            except VendorNotFound:
+                result[ref] = None
+        return result
+
+    def export(self, email: str) -> dict[str, Any]:
+        chats = []
+        for record in self.find(email):
+            try:
+                chats.append(self.hook.get_chat(record.ref))
+            except VendorNotFound:
+                continue
+        return {"chats": chats}
+
+    def erase(self, refs: Sequence[str]) -> list[ActionResult]:
+        raise NoDeleteApi("Tawk publishes no delete method; chats are deleted by hand (worklist)")
+
+    def redact(self, ref: str, categories: Sequence[str]) -> ActionResult:
+        raise NoDeleteApi("Tawk publishes no method to change a chat; use the worklist")
+
+    def rectify(self, ref: str, changes: Mapping[str, str]) -> list[str]:
+        """Chats are transcripts: nothing to rectify through the API (the note says so)."""
+        return []
+
+    def withdraw_consent(self, email: str) -> dict[str, int]:
+        return {"chats": len(self.find(email))}

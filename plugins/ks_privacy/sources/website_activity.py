@@ -1,0 +1,188 @@
+"""KlantenScoren's own website-activity store: page events with IP addresses, in SQL.
+
+Retention works per day: a day's events are one record (`day:YYYY-MM-DD`) whose last activity
+is the day's latest event, so a day goes when its last event is due, which with a daily sweep at
+midnight is never later than any single event's term. Deletes run in bounded batches so no long
+lock is held. A person's events (for requests) are the ones carrying their e-mail, and every
+event of the visitor ids those events show (`visitor:<id>` records).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import date, datetime, timedelta
+from functools import cached_property
+from typing import Any
+
+import sqlalchemy as sa
+from airflow.sdk import BaseHook
+
+from ks_privacy.audit_db import engine_for_url, url_from_airflow_connection
+from ks_privacy.policy import SourcePolicy
+from ks_privacy.pseudonym import normalise_email
+from ks_privacy.sources.base import ActionResult, Outcome, ScanWindow, SourceRecord
+from ks_privacy.timeutil import as_utc
+
+DELETE_BATCH = 5000
+CATEGORIES = frozenset({"website_activity", "ip_address"})
+_events = sa.table(
+    "page_events",
+    sa.column("id"),
+    sa.column("occurred_at"),
+    sa.column("visitor_id"),
+    sa.column("contact_email"),
+    sa.column("ip"),
+    sa.column("path"),
+)
+
+
+def _day_bounds(ref: str) -> tuple[datetime, datetime]:
+    day = date.fromisoformat(ref.removeprefix("day:"))
+    start = datetime(day.year, day.month, day.day)
+    return start, start + timedelta(days=1)
+
+
+def _where(ref: str):
+    """The events a ref stands for."""
+    if ref.startswith("day:"):
+        start, end = _day_bounds(ref)
+        return sa.and_(_events.c.occurred_at >= start, _events.c.occurred_at < end)
+    if ref.startswith("visitor:"):
+        return _events.c.visitor_id == ref.removeprefix("visitor:")
+    raise ValueError(f"not a website-activity ref: {ref!r}")
+
+
+class WebsiteActivitySource:
+    name = "website_activity"
+    manual_erasure = False
+    erase_batch_size = 1  # one day (or visitor) per call; the call itself deletes in batches
+
+    def __init__(self, policy: SourcePolicy, engine: sa.Engine | None = None):
+        self.policy = policy
+        self._engine = engine
+
+    @cached_property
+    def engine(self) -> sa.Engine:
+        if self._engine is not None:
+            return self._engine
+        return engine_for_url(
+            url_from_airflow_connection(BaseHook.get_connection(self.policy.connection))
+        )
+
+    def total(self) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(sa.func.count()).select_from(_events)).scalar_one()
+
+    def scan(self, window: ScanWindow) -> Iterator[SourceRecord]:
+        day = sa.func.date(_events.c.occurred_at).label("day")
+        query = sa.select(day, sa.func.max(_events.c.occurred_at), sa.func.count()).group_by(day)
+        if not window.full:
+            query = query.where(
+                _events.c.occurred_at <= (window.cutoff + timedelta(days=1)).replace(tzinfo=None)
+            )
+        with self.engine.connect() as conn:
+            for day_value, latest, _count in conn.execute(query.order_by(day)):
+                yield SourceRecord(
+                    ref=f"day:{str(day_value)[:10]}",
+                    email=None,
+                    categories=CATEGORIES,
+                    timestamps={"occurred": as_utc(latest)},
+                    vendor_stamp=as_utc(latest),
+                )
+
+    def _visitors(self, email: str) -> list[str]:
+        wanted = normalise_email(email)
+        query = (
+            sa.select(_events.c.visitor_id)
+            .distinct()
+            .where(sa.func.lower(sa.func.trim(_events.c.contact_email)) == wanted)
+        )
+        with self.engine.connect() as conn:
+            return sorted(r[0] for r in conn.execute(query))
+
+    def find(self, email: str) -> list[SourceRecord]:
+        records = []
+        with self.engine.connect() as conn:
+            for visitor in self._visitors(email):
+                latest = conn.execute(
+                    sa.select(sa.func.max(_events.c.occurred_at)).where(
+                        _where(f"visitor:{visitor}")
+                    )
+                ).scalar_one()
+                records.append(
+                    SourceRecord(
+                        ref=f"visitor:{visitor}",
+                        email=email,
+                        categories=CATEGORIES,
+                        timestamps={"occurred": as_utc(latest)},
+                    )
+                )
+        return records
+
+    def present(self, refs: Sequence[str]) -> dict[str, frozenset[str] | None]:
+        result: dict[str, frozenset[str] | None] = {}
+        with self.engine.connect() as conn:
+            for ref in refs:
+                left = conn.execute(
+                    sa.select(sa.func.count()).select_from(_events).where(_where(ref))
+                ).scalar_one()
+                result[ref] = CATEGORIES if left else None
+        return result
+
+    def export(self, email: str) -> dict[str, Any]:
+        visitors = self._visitors(email)
+        if not visitors:
+            return {"page_events": []}
+        query = (
+            sa.select(_events.c.occurred_at, _events.c.visitor_id, _events.c.ip, _events.c.path)
+            .where(_events.c.visitor_id.in_(visitors))
+            .order_by(_events.c.occurred_at)
+        )
+        with self.engine.connect() as conn:
+            events = [
+                {"occurred_at": as_utc(t).isoformat(), "visitor_id": v, "ip": ip, "path": p}
+                for t, v, ip, p in conn.execute(query)
+            ]
+        return {"page_events": events}
+
+    def erase(self, refs: Sequence[str]) -> list[ActionResult]:
+        results = []
+        for ref in refs:
+            deleted, batches = self._delete_in_batches(_where(ref))
+            outcome = Outcome.ERASED if deleted else Outcome.ALREADY_ABSENT
+            results.append(ActionResult(ref, outcome, {"events": deleted, "batches": batches}))
+        return results
+
+    def _delete_in_batches(self, condition) -> tuple[int, int]:
+        """Delete in transactions of DELETE_BATCH rows: short locks, progress kept on a crash."""
+        deleted = batches = 0
+        while True:
+            ids = sa.select(_events.c.id).where(condition).limit(DELETE_BATCH).scalar_subquery()
+            with self.engine.begin() as conn:
+                count = conn.execute(sa.delete(_events).where(_events.c.id.in_(ids))).rowcount
+            if not count:
+                return deleted, batches
+            deleted += count
+            batches += 1
+
+    def redact(self, ref: str, categories: Sequence[str]) -> ActionResult:
+        """Both categories share the term, so the policy erases; a partial redaction (the IP
+        alone) blanks the addresses and keeps the page views."""
+        with self.engine.begin() as conn:
+            conn.execute(sa.update(_events).where(_where(ref)).values(ip=""))
+        return ActionResult(ref, Outcome.REDACTED)
+
+    def rectify(self, ref: str, changes: Mapping[str, str]) -> list[str]:
+        if "email" not in changes:
+            return []
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.update(_events)
+                .where(_where(ref), _events.c.contact_email.isnot(None))
+                .values(contact_email=changes["email"])
+            )
+        return ["email"]
+
+    def withdraw_consent(self, email: str) -> dict[str, int]:
+        """Tracking stops at the site (its consent banner); here we report what is held."""
+        return {"visitors": len(self._visitors(email))}

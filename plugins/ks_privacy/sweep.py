@@ -1,0 +1,446 @@
+"""The retention sweep for one source: scan -> guard -> apply -> verify. Task bodies, not DAG code.
+
+Every step reads and writes the plan in the audit database, so each is safe to retry: scan adds
+nothing twice, apply skips what is done and reads back what was in flight, verify re-reads.
+Write-ahead evidence: an intent row before every vendor call that changes data, its outcome after.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from itertools import islice
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from ks_privacy.audit_db import transaction
+from ks_privacy.evidence import AuditTrail, Evidence
+from ks_privacy.ledger import ClockLedger
+from ks_privacy.plans import DONE, INTENT, MANUAL_STATE, PLANNED, VERIFIED, Plan, PlanRow
+from ks_privacy.policy import Action, Facts, RetentionPolicy, decide, last_activity
+from ks_privacy.pseudonym import Pseudonymiser
+from ks_privacy.sources.base import ActionResult, Outcome, ScanWindow, Source, SourceRecord
+
+log = logging.getLogger("ks_privacy.sweep")
+
+SCAN_CHUNK = 500
+REDACT_BATCH = 50
+VERIFY_BATCH = 200
+ZERO_RECORDS_ALARM = 10  # a source that had at least this many yesterday and none today trips
+CLAIM_RETRIES = 3
+
+
+class GuardTripped(RuntimeError):
+    """The plan is implausibly large: nothing was deleted; a human must look and override."""
+
+
+class VerificationFailed(RuntimeError):
+    """Records we acted on are still there."""
+
+
+class BlockedByOtherRun(RuntimeError):
+    """Another run is acting on the same records right now; retry later."""
+
+
+def chunks(items, size: int) -> Iterator[list]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+@dataclass
+class SweepStep:
+    """What every step of one source's sweep needs, built once per task."""
+
+    policy: RetentionPolicy
+    source_name: str
+    source: Source
+    engine: Engine
+    trail: AuditTrail
+    pseudonymise: Pseudonymiser
+    now: datetime
+    dry_run: bool
+
+    @property
+    def plan(self) -> Plan:
+        ctx = self.trail.context
+        return Plan(self.engine, ctx.dag_id, ctx.run_id, self.source_name)
+
+    @property
+    def ledger(self) -> ClockLedger:
+        return ClockLedger(self.engine, self.source_name)
+
+    @property
+    def config(self):
+        return self.policy.sources[self.source_name]
+
+    def evidence(self, event: str, outcome: str, row: PlanRow | None = None, **details) -> Evidence:
+        return Evidence(
+            event=event,
+            outcome=outcome,
+            source=self.source_name,
+            record_ref=row.record_ref if row else None,
+            subject_ref=row.subject_ref if row else None,
+            categories=row.categories if row else (),
+            rule=row.rule if row else None,
+            age_days=row.age_days if row else None,
+            details={k: v for k, v in details.items() if v is not None},
+        )
+
+    def incremental_cutoff(self) -> datetime:
+        """Records whose vendor clock is later than this cannot be due today."""
+        processor = self.policy.processors[self.config.processor]
+        shortest = min(self.policy.categories[c].term_days for c in processor.categories)
+        return self.now + timedelta(days=self.policy.lead_time_days) - timedelta(days=shortest)
+
+    def scan_summary(self, run_id: str | None = None) -> dict | None:
+        """The `scan.completed` details of this run (or of the latest other run, for the guard)."""
+        ctx = self.trail.context
+        if run_id is None:
+            where, params = "AND run_id = :run_id", {"run_id": ctx.run_id}
+        else:
+            where, params = "AND run_id <> :run_id", {"run_id": run_id}
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.text(
+                    "SELECT details FROM ks_evidence WHERE event = 'scan.completed' "
+                    f"AND dag_id = :dag_id AND source = :source {where} ORDER BY seq DESC LIMIT 1"
+                ),
+                {"dag_id": ctx.dag_id, "source": self.source_name, **params},
+            ).first()
+        if row is None:
+            return None
+        import json
+
+        return json.loads(row[0])
+
+
+# ---- scan -------------------------------------------------------------------------------------
+
+
+def scan(step: SweepStep, full_scan: bool) -> dict:
+    """Stream the source, decide each record, store the plan. Returns counts (for XCom)."""
+    done = step.scan_summary()
+    if done is not None:
+        log.info("plan for %s already made in this run; not scanning again", step.source_name)
+        return done
+    cutoff = step.incremental_cutoff()
+    ledger = step.ledger
+    ledger_refs = ledger.refs_due_by(cutoff)
+    window = ScanWindow(None if full_scan else cutoff, ledger_refs)
+    counts: Counter = Counter()
+    plan = step.plan
+    missed: list[Evidence] = []
+    for chunk in chunks(step.source.scan(window), SCAN_CHUNK):
+        rows = _decide_chunk(step, chunk, ledger, counts, cutoff, ledger_refs, missed)
+        with transaction(step.engine) as conn:
+            plan.add(conn, rows)
+            step.trail.append(missed, conn)
+        missed.clear()
+    summary = {
+        "full_scan": full_scan,
+        "total": step.source.total(),
+        **{k: counts[k] for k in sorted(counts)},
+    }
+    step.trail.append([step.evidence("scan.completed", "ok", **summary)])
+    return summary
+
+
+def _decide_chunk(step, chunk: Sequence[SourceRecord], ledger, counts, cutoff, ledger_refs, missed):
+    entries = ledger.lookup([r.ref for r in chunk])
+    rows = []
+    for record in chunk:
+        computed = last_activity(record.timestamps, step.config.clock)
+        activity = ClockLedger.effective_activity(
+            computed, record.vendor_stamp, entries.get(record.ref)
+        )
+        decision = decide(step.policy, Facts(record.categories, activity, record.held), step.now)
+        counts["scanned"] += 1
+        counts[decision.action.value] += 1
+        for category in record.categories:
+            counts[f"present.{category}"] += 1
+        for category in decision.categories:
+            counts[f"{decision.action.value}.{category}"] += 1
+        if decision.action not in (Action.ERASE, Action.REDACT, Action.HOLD):
+            continue
+        row = PlanRow(
+            record_ref=record.ref,
+            subject_ref=step.pseudonymise(record.email),
+            action=decision.action.value,
+            categories=decision.categories,
+            rule=decision.rule,
+            age_days=decision.age_days,
+            last_activity=activity,
+        )
+        rows.append(row)
+        incremental_sees_it = (
+            record.vendor_stamp is None
+            or record.vendor_stamp <= cutoff
+            or record.ref in ledger_refs
+        )
+        if decision.action != Action.HOLD and not incremental_sees_it:
+            counts["missed_by_incremental"] += 1
+            missed.append(step.evidence("scan.missed_by_incremental", "bug", row))
+    return rows
+
+
+# ---- guard ------------------------------------------------------------------------------------
+
+
+def guard(step: SweepStep, override: bool) -> dict:
+    """Stop before deleting when the plan is implausibly large, or the source looks empty."""
+    summary = step.scan_summary() or {}
+    total = int(summary.get("total", 0))
+    planned = sum(
+        n for (action, _, _), n in step.plan.counts().items() if action in ("erase", "redact")
+    )
+    caps = step.config.guard
+    reasons = []
+    if planned > caps.max_count:
+        reasons.append(f"plan acts on {planned} records, above max_count {caps.max_count}")
+    if total and planned / total > caps.max_fraction:
+        reasons.append(
+            f"plan acts on {planned} of {total} records ({planned / total:.0%}), above "
+            f"max_fraction {caps.max_fraction:.0%}"
+        )
+    previous = step.scan_summary(run_id=step.trail.context.run_id) or {}
+    if total == 0 and int(previous.get("total", 0)) >= ZERO_RECORDS_ALARM:
+        reasons.append(
+            f"source returned 0 records, the previous run saw {previous['total']} "
+            "(a broken connection or filter looks like an empty account)"
+        )
+    result = {"planned": planned, "total": total, "tripped": bool(reasons), "override": override}
+    if not reasons:
+        return result
+    text = "; ".join(reasons)
+    if override or step.dry_run:
+        event = "guard.overridden" if override else "guard.tripped"
+        step.trail.append(
+            [step.evidence(event, "dry_run" if step.dry_run else "overridden", planned=planned)]
+        )
+        log.warning(
+            "guard for %s: %s (%s)",
+            step.source_name,
+            text,
+            "overridden by param" if override else "dry run, nothing is deleted",
+        )
+        return result
+    step.trail.append([step.evidence("guard.tripped", "stopped", planned=planned, total=total)])
+    raise GuardTripped(
+        f"guard tripped for source {step.source_name}: {text}. Nothing was deleted. Check the plan "
+        "(table ks_plan for this run); if it is right, trigger ks_retention_daily again with "
+        "param override_guard=true, or raise the cap in include/retention_policy.yaml "
+        f"(sources.{step.source_name}.guard)."
+    )
+
+
+# ---- apply ------------------------------------------------------------------------------------
+
+
+def apply(step: SweepStep) -> dict:
+    """Carry out the plan: held rows recorded, due rows erased or redacted, with evidence."""
+    plan = step.plan
+    _resolve_open_intents(step, plan)
+    _record_held(step, plan)
+    if step.dry_run:
+        _record_dry_run(step, plan)
+    elif step.source.manual_erasure:
+        _request_manual(step, plan)
+    else:
+        _act(step, plan, "erase", step.source.erase_batch_size)
+        _act(step, plan, "redact", REDACT_BATCH)
+    return summarise(plan)
+
+
+def summarise(plan: Plan) -> dict:
+    counts: Counter = Counter()
+    for (action, state, outcome), n in plan.counts().items():
+        counts[f"{action}.{outcome or state}"] += n
+    return dict(sorted(counts.items()))
+
+
+def _resolve_open_intents(step: SweepStep, plan: Plan) -> None:
+    """A process died between an intent and its outcome: read each ref back, record the truth."""
+    for batch in plan.batches([INTENT], ["erase", "redact"], VERIFY_BATCH):
+        present = step.source.present([r.record_ref for r in batch])
+        done, again, evidence = [], [], []
+        for row in batch:
+            left = present.get(row.record_ref)
+            gone = (
+                left is None if row.action == "erase" else not set(row.categories) & set(left or ())
+            )
+            if gone:
+                outcome = Outcome.ERASED if row.action == "erase" else Outcome.REDACTED
+                done.append((row, outcome))
+                evidence.append(
+                    step.evidence(f"{row.action}.outcome", outcome, row, recovered=True)
+                )
+            else:
+                again.append(row.record_ref)
+                evidence.append(
+                    step.evidence(f"{row.action}.outcome", "not_done", row, recovered=True)
+                )
+        with transaction(step.engine) as conn:
+            step.trail.append(evidence, conn)
+            for outcome in (Outcome.ERASED, Outcome.REDACTED):
+                plan.mark(conn, [r.record_ref for r, o in done if o == outcome], DONE, outcome)
+            for row, outcome in done:
+                if outcome == Outcome.REDACTED and row.last_activity:
+                    step.ledger.record_write(
+                        conn, row.record_ref, row.last_activity, datetime.now(UTC)
+                    )
+            plan.mark(conn, again, PLANNED)
+            plan.release(conn, [r.record_ref for r, _ in done])
+        if again:
+            log.info("%d in-flight actions were not done; acting on them again", len(again))
+
+
+def _record_held(step: SweepStep, plan: Plan) -> None:
+    for batch in plan.batches([PLANNED], ["hold"], 1000):
+        with transaction(step.engine) as conn:
+            step.trail.append([step.evidence("hold", Outcome.HELD, r) for r in batch], conn)
+            plan.mark(conn, [r.record_ref for r in batch], DONE, Outcome.HELD)
+
+
+def _record_dry_run(step: SweepStep, plan: Plan) -> None:
+    for batch in plan.batches([PLANNED], ["erase", "redact"], 1000):
+        with transaction(step.engine) as conn:
+            step.trail.append(
+                [step.evidence(f"{r.action}.dry_run", "dry_run", r) for r in batch], conn
+            )
+            plan.mark(conn, [r.record_ref for r in batch], DONE, "dry_run")
+
+
+def _request_manual(step: SweepStep, plan: Plan) -> None:
+    """No delete API: the due records become a worklist for a person (kept on the run's plan)."""
+    for batch in plan.batches([PLANNED], ["erase", "redact"], 1000):
+        with transaction(step.engine) as conn:
+            step.trail.append(
+                [step.evidence("manual.requested", "requested", r) for r in batch], conn
+            )
+            plan.mark(conn, [r.record_ref for r in batch], MANUAL_STATE)
+
+
+def worklist(plan: Plan) -> list[str]:
+    return [r.record_ref for r in plan.rows([MANUAL_STATE], ["erase", "redact"], 100_000)]
+
+
+def confirm_manual(step: SweepStep, confirmed_by: str, refs: Sequence[str]) -> int:
+    """A person confirmed they deleted the worklist in the vendor's UI: that is the evidence."""
+    rows = [
+        r
+        for r in step.plan.rows([MANUAL_STATE], ["erase", "redact"], 100_000)
+        if r.record_ref in set(refs)
+    ]
+    with transaction(step.engine) as conn:
+        step.trail.append(
+            [
+                step.evidence("manual.confirmed", Outcome.ERASED, r, confirmed_by=confirmed_by)
+                for r in rows
+            ],
+            conn,
+        )
+        step.plan.mark(conn, [r.record_ref for r in rows], DONE, Outcome.ERASED)
+    return len(rows)
+
+
+def _act(step: SweepStep, plan: Plan, action: str, batch_size: int) -> None:
+    blocked: set[str] = set()
+    for attempt in range(CLAIM_RETRIES + 1):
+        for batch in plan.batches([PLANNED], [action], batch_size):
+            batch = [r for r in batch if r.record_ref not in blocked]
+            if not batch:
+                break
+            blocked |= _act_on_batch(step, plan, action, batch)
+        if not blocked:
+            return
+        if attempt < CLAIM_RETRIES:
+            time.sleep(5 * (attempt + 1))
+            blocked = set()
+    raise BlockedByOtherRun(
+        f"{len(blocked)} {step.source_name} records are being acted on by another run; "
+        "they are left for this task's retry"
+    )
+
+
+def _act_on_batch(step: SweepStep, plan: Plan, action: str, batch: list[PlanRow]) -> set[str]:
+    """Claim, write intents, call the vendor, write outcomes. Returns refs claimed elsewhere."""
+    by_ref = {r.record_ref: r for r in batch}
+    with transaction(step.engine) as conn:
+        mine = plan.claim(conn, list(by_ref))
+        rows = [by_ref[ref] for ref in by_ref if ref in mine]
+        step.trail.append([step.evidence(f"{action}.intent", "intent", r) for r in rows], conn)
+        plan.mark(conn, [r.record_ref for r in rows], INTENT)
+    results: list[ActionResult] = []
+    try:
+        if action == "erase":
+            results = step.source.erase([r.record_ref for r in rows])
+        else:
+            for row in rows:
+                results.append(step.source.redact(row.record_ref, row.categories))
+    finally:
+        _record_outcomes(step, plan, action, by_ref, results)
+    return set(by_ref) - mine
+
+
+def _record_outcomes(step, plan, action, by_ref, results: list[ActionResult]) -> None:
+    if not results:
+        return
+    with transaction(step.engine) as conn:
+        step.trail.append(
+            [
+                step.evidence(f"{action}.outcome", res.outcome, by_ref[res.ref], **res.details)
+                for res in results
+            ],
+            conn,
+        )
+        for outcome in {res.outcome for res in results}:
+            plan.mark(conn, [r.ref for r in results if r.outcome == outcome], DONE, outcome)
+        for res in results:
+            row = by_ref[res.ref]
+            if res.outcome == Outcome.REDACTED and res.vendor_stamp_after and row.last_activity:
+                step.ledger.record_write(conn, res.ref, row.last_activity, res.vendor_stamp_after)
+        gone = [r.ref for r in results if r.outcome in (Outcome.ERASED, Outcome.ALREADY_ABSENT)]
+        step.ledger.forget(conn, gone)
+        plan.release(conn, [r.ref for r in results])
+
+
+_VERIFIABLE = [Outcome.ERASED.value, Outcome.REDACTED.value, Outcome.ALREADY_ABSENT.value]
+
+
+# ---- verify -----------------------------------------------------------------------------------
+
+
+def verify(step: SweepStep) -> dict:
+    """Read every acted-on record back: gone, or the redacted fields empty."""
+    plan = step.plan
+    counts: Counter = Counter()
+    for batch in plan.batches([DONE], ["erase", "redact"], VERIFY_BATCH, _VERIFIABLE):
+        present = step.source.present([r.record_ref for r in batch])
+        ok, bad, evidence = [], [], []
+        for row in batch:
+            left = present.get(row.record_ref)
+            if row.action == "erase":
+                fine = left is None
+            else:
+                fine = left is None or not set(row.categories) & set(left)
+            (ok if fine else bad).append(row)
+            evidence.append(step.evidence("verify", "verified" if fine else "still_present", row))
+        with transaction(step.engine) as conn:
+            step.trail.append(evidence, conn)
+            plan.mark(conn, [r.record_ref for r in ok], VERIFIED)
+            plan.mark(conn, [r.record_ref for r in bad], DONE, "still_present")
+        counts["verified"] += len(ok)
+        counts["still_present"] += len(bad)
+    if counts["still_present"]:
+        raise VerificationFailed(
+            f"{counts['still_present']} {step.source_name} records we acted on are still "
+            f"there ({counts['verified']} verified); see the `verify` evidence with outcome "
+            "still_present"
+        )
+    return dict(counts)

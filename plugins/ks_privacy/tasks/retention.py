@@ -1,0 +1,117 @@
+"""Task bodies of `ks_retention_daily`: thin adapters from Airflow's context to `sweep`."""
+
+from __future__ import annotations
+
+import logging
+
+from airflow.sdk import get_current_context
+
+from ks_privacy import run_report, runtime, sweep
+from ks_privacy.pseudonym import pseudonymiser_from_airflow
+from ks_privacy.sources import build_source
+from ks_privacy.sweep import SweepStep
+
+log = logging.getLogger("ks_privacy.tasks.retention")
+
+
+def _step(source_name: str) -> SweepStep:
+    context = get_current_context()
+    params = context["params"]
+    policy = runtime.policy()
+    trail = runtime.audit_trail()
+    return SweepStep(
+        policy=policy,
+        source_name=source_name,
+        source=build_source(policy, source_name),
+        engine=trail.engine,
+        trail=trail,
+        pseudonymise=pseudonymiser_from_airflow(),
+        now=runtime.reference_time(context),
+        dry_run=bool(params["dry_run"]),
+    )
+
+
+def selected(source_name: str) -> bool:
+    """Whether this run covers the source (param `sources`); skipped groups touch nothing."""
+    return source_name in get_current_context()["params"]["sources"]
+
+
+def full_scan_today(context) -> bool:
+    """Param `full_scan`: "auto" means a full reconciliation scan on Sundays, else incremental."""
+    choice = context["params"]["full_scan"]
+    if choice == "auto":
+        return runtime.reference_time(context).weekday() == 6
+    return choice == "yes"
+
+
+def scan(source_name: str) -> dict:
+    step = _step(source_name)
+    full = full_scan_today(get_current_context())
+    log.info(
+        "scanning %s (%s, reference time %s, dry run %s)",
+        source_name,
+        "full" if full else "incremental",
+        step.now.isoformat(),
+        step.dry_run,
+    )
+    return sweep.scan(step, full_scan=full)
+
+
+def guard(source_name: str) -> dict:
+    override = bool(get_current_context()["params"]["override_guard"])
+    return sweep.guard(_step(source_name), override=override)
+
+
+def apply(source_name: str) -> dict:
+    return sweep.apply(_step(source_name))
+
+
+def worklist(source_name: str) -> list[str]:
+    """The refs a person must delete by hand (ids only, no personal data)."""
+    return sweep.worklist(_step(source_name).plan)
+
+
+def confirm(source_name: str, refs: list[str], hitl_result: dict | None) -> int:
+    """Record who confirmed the manual deletion; refuse anything but an explicit yes."""
+    chosen = (hitl_result or {}).get("chosen_options") or []
+    if chosen != [sweep_manual_yes()]:
+        raise RuntimeError(
+            f"manual deletion in {source_name} was not confirmed (answer: {chosen or 'none'}); "
+            "the chats stay on the worklist of this run"
+        )
+    responder = (hitl_result or {}).get("responded_by_user") or {}
+    who = str(responder.get("name") or responder.get("id") or "unknown")
+    return sweep.confirm_manual(_step(source_name), who, refs)
+
+
+def sweep_manual_yes() -> str:
+    return "All listed chats are deleted"
+
+
+def verify(source_name: str) -> dict:
+    return sweep.verify(_step(source_name))
+
+
+def report(sources: list[str]) -> dict:
+    """The run's table per source and category; fails the run if anything needs a human."""
+    context = get_current_context()
+    params = context["params"]
+    trail = runtime.audit_trail()
+    policy = runtime.policy()
+    ctx = trail.context
+    chosen = [s for s in sources if s in params["sources"]]
+    reports = run_report.build(trail.engine, policy, ctx.dag_id, ctx.run_id, chosen)
+    for line in run_report.render(reports, policy, dry_run=bool(params["dry_run"])):
+        log.info(line)
+    skipped = sorted(set(sources) - set(chosen))
+    if skipped:
+        log.info("not in this run (param `sources`): %s", ", ".join(skipped))
+    problems = [f"{r.name}: {p}" for r in reports for p in r.problems]
+    if problems:
+        raise RuntimeError("the sweep needs attention:\n  " + "\n  ".join(problems))
+    return {r.name: dict(r.records) for r in reports}
+
+
+def has_worklist(refs: list[str]) -> bool:
+    """Only ask a person when there is something to delete by hand."""
+    return bool(refs)
