@@ -211,7 +211,7 @@ class Sandbox:
             },
             "airflow_connections": {
                 "activecampaign_default": {
-                    "conn_type": "http",
+                    "conn_type": "activecampaign",
                     "host": self.activecampaign_url,
                     "password": self.ac_token,
                 },
@@ -225,9 +225,9 @@ class Sandbox:
                     },
                 },
                 "tawk_default": {
-                    "conn_type": "http",
-                    "host": self.tawk_url,
-                    "login": self.tawk_api_key,
+                    "conn_type": "tawk",
+                    "host": self._base("tawk"),
+                    "password": self.tawk_api_key,
                     "extra": {"property_id": self.tawk_property_id},
                 },
             },

@@ -5,6 +5,18 @@ edited, removed or reordered row breaks the chain at a row `verify` can name. Ap
 (PostgreSQL advisory lock, SQLite's single writer) so concurrent tasks cannot fork the chain, and
 database triggers refuse UPDATE and DELETE. Every appended event is also one structured log line,
 so a task log tells an auditor what happened without opening the database.
+
+Events (column `event`) and their outcomes:
+- `scan.completed` (ok; details: counts per action and category, `total`, `full_scan`)
+- `scan.missed_by_incremental` (bug): a full scan found a due record the incremental one missed
+- `guard.tripped` (stopped | dry_run), `guard.overridden` (overridden)
+- `erase.intent` / `redact.intent` (intent): written before the vendor call
+- `erase.outcome` / `redact.outcome` (erased | redacted | already_absent | failed | not_done):
+  written after it; `recovered: true` in details when a retry read the record back instead
+- `erase.dry_run` / `redact.dry_run` (dry_run), `hold` (held: legal hold, nothing touched)
+- `manual.requested` (requested) / `manual.confirmed` (erased; details: confirmed_by)
+- `verify` (verified | still_present): the read-back after an action
+- `request.*`: data-subject requests (see ks_privacy.requests)
 """
 
 from __future__ import annotations
