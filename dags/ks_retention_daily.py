@@ -16,13 +16,9 @@ Evidence: table `ks_evidence` on connection `ks_audit_db`; see the README.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pendulum
-from airflow.providers.standard.operators.hitl import HITLOperator
 from airflow.sdk import Param, dag, task, task_group
-from ks_privacy.dag_support import DEFAULT_ARGS, load_dag_policy, pool_for
-from ks_privacy.sources import adapter_class
+from ks_privacy.dag_support import DEFAULT_ARGS, load_dag_policy, pool_for, source_actions
 from ks_privacy.tasks import retention
 
 POLICY = load_dag_policy()  # a broken policy file fails the import, naming the key and line
@@ -69,40 +65,15 @@ def ks_retention_daily():
 
 
 def source_group(name: str):
-    pool = pool_for(name)
-    manual = adapter_class(name).manual_erasure
-
     @task_group(group_id=name)
     def group():
         selected = task.short_circuit(
             retention.selected, task_id="selected", ignore_downstream_trigger_rules=False
         )(name)
-        scan = task(retention.scan, task_id="scan", pool=pool)(name)
+        scan = task(retention.scan, task_id="scan", pool=pool_for(name))(name)
         guard = task(retention.guard, task_id="guard", retries=0)(name)
-        apply = task(retention.apply, task_id="apply", pool=pool)(name)
-        verify = task(retention.verify, task_id="verify", pool=pool)
-        if not manual:
-            selected >> scan >> guard >> apply >> verify(name)
-            return
-        worklist = task(retention.worklist, task_id="worklist")(name)
-        needs_person = task.short_circuit(
-            retention.has_worklist, task_id="needs_person", ignore_downstream_trigger_rules=False
-        )(worklist)
-        ask = HITLOperator(
-            task_id="confirm_deleted",
-            subject=f"{name}: delete the listed records by hand",
-            body=(
-                f"{name} has no delete API. Delete these records in its dashboard, then confirm."
-                "\n\nRecord ids: {{ ti.xcom_pull(task_ids='" + name + ".worklist') | join(', ') }}"
-            ),
-            options=[retention.sweep_manual_yes(), "Not deleted"],
-            response_timeout=timedelta(days=3),
-        )
-        confirmed = task(retention.confirm, task_id="record_confirmation")(
-            name, worklist, ask.output
-        )
-        selected >> scan >> guard >> apply >> worklist >> needs_person >> ask >> confirmed
-        confirmed >> verify(name)
+        first, _ = source_actions(name)
+        selected >> scan >> guard >> first
 
     return group()
 

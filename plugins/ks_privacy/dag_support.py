@@ -22,7 +22,93 @@ def load_dag_policy() -> RetentionPolicy:
     return load_policy()
 
 
+def request_params(reasons: tuple[str, ...] | None = None, **extra) -> dict:
+    """The trigger form of every data-subject request DAG (JSON schema; the `check` task does
+    what a schema cannot)."""
+    from airflow.sdk import Param
+
+    from ks_privacy.request_params import REQUEST_REF
+
+    params = {
+        "subject_email": Param(
+            type="string",
+            format="email",
+            minLength=6,
+            maxLength=254,
+            title="Subject's e-mail address",
+            description="Exactly one address, as the person wrote from. Never a pattern.",
+        ),
+        "request_ref": Param(
+            type="string",
+            pattern=REQUEST_REF.pattern,
+            title="Request reference",
+            description="From the request mail's ticket, e.g. REQ-2026-0042 (no names).",
+        ),
+        "received_on": Param(
+            type="string",
+            format="date",
+            title="Date received",
+            description="When the request reached us: the four-week deadline starts here.",
+        ),
+        "identity_verified": Param(
+            False,
+            type="boolean",
+            title="Identity verified",
+            description="Checked on an ID copy with photo, MRZ, number and BSN blacked out. "
+            "The copy itself is never uploaded or stored.",
+        ),
+        "identity_verified_by": Param(
+            type="string", minLength=2, maxLength=80, title="Verified by (staff name)"
+        ),
+        "dry_run": Param(False, type="boolean", title="Dry run (change nothing)"),
+    }
+    if reasons:
+        params["reason"] = Param(
+            "request",
+            enum=list(reasons),
+            title="Reason",
+            description="request: the person asked; minor: data of a child under 16 was "
+            "reported; consent_withdrawn; objection (upheld).",
+        )
+    return params | extra
+
+
 def pool_for(source: str) -> str:
     """One Airflow pool per vendor account: tasks share its rate limit instead of racing for it.
     Created by `scripts/setup-airflow` (and airflow-init in compose)."""
     return f"ks_{source}"
+
+
+def source_actions(name: str):
+    """apply -> (worklist -> ask a person -> record their answer, where the source has no delete
+    API) -> verify, for one source, inside the caller's task group. Returns (first, last)."""
+    from airflow.providers.standard.operators.hitl import HITLOperator
+    from airflow.sdk import task
+
+    from ks_privacy.sources import adapter_class
+    from ks_privacy.tasks import actions
+
+    pool = pool_for(name)
+    apply = task(actions.apply, task_id="apply", pool=pool)(name)
+    verify = task(actions.verify, task_id="verify", pool=pool)(name)
+    if not adapter_class(name).manual_erasure:
+        apply >> verify
+        return apply, verify
+    worklist = task(actions.worklist, task_id="worklist")(name)
+    needs_person = task.short_circuit(
+        actions.has_worklist, task_id="needs_person", ignore_downstream_trigger_rules=False
+    )(worklist)
+    ask = HITLOperator(
+        task_id="confirm_deleted",
+        subject=f"{name}: delete the listed records by hand",
+        body=(
+            f"{name} has no delete API. Delete these records in its dashboard, then confirm."
+            "\n\nRecord ids: {{ ti.xcom_pull(task_ids=task.task_group.group_id + '.worklist')"
+            " | join(', ') }}"
+        ),
+        options=[actions.MANUAL_YES, "Not deleted"],
+        response_timeout=timedelta(days=3),
+    )
+    confirmed = task(actions.confirm, task_id="record_confirmation")(name, worklist, ask.output)
+    apply >> worklist >> needs_person >> ask >> confirmed >> verify
+    return apply, verify

@@ -36,14 +36,15 @@ class SourceReport:
 
 
 def _evidence(conn, dag_id: str, run_id: str, source: str, event: str) -> list[dict]:
+    """Details of this run's events of a kind (with the outcome under `_outcome`)."""
     rows = conn.execute(
         sa.text(
-            "SELECT details FROM ks_evidence WHERE dag_id = :d AND run_id = :r AND source = :s "
-            "AND event = :e ORDER BY seq"
+            "SELECT details, outcome FROM ks_evidence WHERE dag_id = :d AND run_id = :r "
+            "AND source = :s AND event = :e ORDER BY seq"
         ),
         {"d": dag_id, "r": run_id, "s": source, "e": event},
     )
-    return [json.loads(r[0]) for r in rows]
+    return [{**json.loads(details), "_outcome": outcome} for details, outcome in rows]
 
 
 def build(
@@ -55,8 +56,10 @@ def build(
             report = SourceReport(name)
             scans = _evidence(conn, dag_id, run_id, name, "scan.completed")
             report.scan = scans[-1] if scans else None
-            if _evidence(conn, dag_id, run_id, name, "guard.tripped"):
-                report.guard = "tripped"
+            if report.scan:
+                report.scan.pop("_outcome")
+            for trip in _evidence(conn, dag_id, run_id, name, "guard.tripped"):
+                report.guard = "tripped" if trip["_outcome"] == "stopped" else "would trip"
             if _evidence(conn, dag_id, run_id, name, "guard.overridden"):
                 report.guard = "overridden"
             plan = conn.execute(

@@ -37,3 +37,11 @@ def reference_time(context) -> datetime:
         if value is not None:
             return to_utc(value)
     return to_utc(context["dag_run"].run_after)
+
+
+def failed_tasks(context) -> list[str]:
+    """Tasks of the running DAG run that failed (or could not run because an upstream failed):
+    a closing task must not call a run complete when part of it did not happen."""
+    ti = context["ti"]
+    states = ti.get_task_states(dag_id=ti.dag_id, run_ids=[ti.run_id]).get(ti.run_id, {})
+    return sorted(t for t, s in states.items() if str(s) in ("failed", "upstream_failed"))

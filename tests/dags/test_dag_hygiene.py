@@ -41,10 +41,12 @@ def test_house_rules(dagbag):
             assert task.retries is not None, f"{dag_id}.{task.task_id}: retries set"
 
 
-def test_manual_dags_only_run_manually(dagbag):
-    for dag_id, dag in dagbag.dags.items():
-        if dag.schedule is None or getattr(dag, "timetable_summary", "") == "None":
-            assert {str(t) for t in dag.allowed_run_types} == {"manual"}, dag_id
+def test_request_dags_only_run_when_a_person_triggers_them(dagbag):
+    request_dags = [d for d in dagbag.dags.values() if "request" in d.tags and not d.schedule]
+    assert len(request_dags) == 4
+    for dag in request_dags:
+        kinds = {getattr(t, "value", t) for t in dag.allowed_run_types}
+        assert "manual" in kinds and "scheduled" not in kinds and "backfill" not in kinds
 
 
 def test_retention_dag_shape(dagbag):

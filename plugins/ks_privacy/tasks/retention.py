@@ -7,28 +7,9 @@ import logging
 from airflow.sdk import get_current_context
 
 from ks_privacy import run_report, runtime, sweep
-from ks_privacy.pseudonym import pseudonymiser_from_airflow
-from ks_privacy.sources import build_source
-from ks_privacy.sweep import SweepStep
+from ks_privacy.tasks.actions import step_for
 
 log = logging.getLogger("ks_privacy.tasks.retention")
-
-
-def _step(source_name: str) -> SweepStep:
-    context = get_current_context()
-    params = context["params"]
-    policy = runtime.policy()
-    trail = runtime.audit_trail()
-    return SweepStep(
-        policy=policy,
-        source_name=source_name,
-        source=build_source(policy, source_name),
-        engine=trail.engine,
-        trail=trail,
-        pseudonymise=pseudonymiser_from_airflow(),
-        now=runtime.reference_time(context),
-        dry_run=bool(params["dry_run"]),
-    )
 
 
 def selected(source_name: str) -> bool:
@@ -45,7 +26,7 @@ def full_scan_today(context) -> bool:
 
 
 def scan(source_name: str) -> dict:
-    step = _step(source_name)
+    step = step_for(source_name)
     full = full_scan_today(get_current_context())
     log.info(
         "scanning %s (%s, reference time %s, dry run %s)",
@@ -59,37 +40,7 @@ def scan(source_name: str) -> dict:
 
 def guard(source_name: str) -> dict:
     override = bool(get_current_context()["params"]["override_guard"])
-    return sweep.guard(_step(source_name), override=override)
-
-
-def apply(source_name: str) -> dict:
-    return sweep.apply(_step(source_name))
-
-
-def worklist(source_name: str) -> list[str]:
-    """The refs a person must delete by hand (ids only, no personal data)."""
-    return sweep.worklist(_step(source_name).plan)
-
-
-def confirm(source_name: str, refs: list[str], hitl_result: dict | None) -> int:
-    """Record who confirmed the manual deletion; refuse anything but an explicit yes."""
-    chosen = (hitl_result or {}).get("chosen_options") or []
-    if chosen != [sweep_manual_yes()]:
-        raise RuntimeError(
-            f"manual deletion in {source_name} was not confirmed (answer: {chosen or 'none'}); "
-            "the chats stay on the worklist of this run"
-        )
-    responder = (hitl_result or {}).get("responded_by_user") or {}
-    who = str(responder.get("name") or responder.get("id") or "unknown")
-    return sweep.confirm_manual(_step(source_name), who, refs)
-
-
-def sweep_manual_yes() -> str:
-    return "All listed chats are deleted"
-
-
-def verify(source_name: str) -> dict:
-    return sweep.verify(_step(source_name))
+    return sweep.guard(step_for(source_name), override=override)
 
 
 def report(sources: list[str]) -> dict:
@@ -110,8 +61,3 @@ def report(sources: list[str]) -> dict:
     if problems:
         raise RuntimeError("the sweep needs attention:\n  " + "\n  ".join(problems))
     return {r.name: dict(r.records) for r in reports}
-
-
-def has_worklist(refs: list[str]) -> bool:
-    """Only ask a person when there is something to delete by hand."""
-    return bool(refs)

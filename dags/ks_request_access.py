@@ -1,0 +1,46 @@
+"""
+### ks_request_access: give a person all their data as a computer file (GDPR Art. 15 and 20)
+
+Triggered by ops when a person asks to see their data (inzage) or to have it sent to them or to
+another organisation (gegevensoverdraagbaarheid).
+
+**check** (a real address, dates, identity checked on a redacted ID copy) → **register** (the
+request and its four-week deadline) → **export** (everything every source holds on the person:
+contact fields, tags, list status, tracking data, chats, page events; one zip with export.json
+structured per source and one CSV per source, written through ObjectStoragePath to
+`ks_export_base`, its sha256 in the evidence) → **finish** (closes the request). The export is
+personal data itself: the daily sweep deletes it after the policy's `export_retention_days`.
+Send it over a secure channel; nothing about its content is logged.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import dag, task
+from ks_privacy.dag_support import DEFAULT_ARGS, request_params
+from ks_privacy.tasks import subject_requests
+
+
+@dag(
+    schedule=None,
+    allowed_run_types=["manual"],
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    doc_md=__doc__,
+    default_args=DEFAULT_ARGS,
+    tags=["privacy", "request"],
+    params=request_params(),
+)
+def ks_request_access():
+    check = task(subject_requests.check, task_id="check", retries=0)("access")
+    register = task.short_circuit(
+        subject_requests.register, task_id="register", ignore_downstream_trigger_rules=False
+    )("access")
+    export = task(subject_requests.access_export, task_id="export")()
+    finish = task(subject_requests.finish, task_id="finish", trigger_rule="all_done", retries=0)(
+        "access"
+    )
+    check >> register >> export >> finish
+
+
+ks_request_access()

@@ -1,0 +1,79 @@
+"""
+### ks_request_erasure: erase a person everywhere (GDPR Art. 17), after a human approves
+
+Triggered by ops from the trigger form when a person asks to be forgotten, when a minor under 16
+is reported, or after consent is withdrawn or an objection upheld (param `reason`).
+
+**check** (what the form's schema cannot: a real address, not a pattern; dates; identity checked
+on a redacted ID copy) → **register** (the request and its four-week deadline; a reference that
+was already answered stops here) → **locate** (exact, normalised address in every source; counts
+per source in the log; two contacts for one address stop the request for a person to look at)
+→ **approve** (a person approves the erasure seeing the counts: no automated decision) → per
+source **apply → verify** (Tawk: a worklist a person deletes by hand and confirms) → **finish**
+(closes the request and writes the confirmation text, Dutch and English, naming the processors
+informed). Reject at approval: nothing is erased, and who rejected is recorded.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import TaskGroup, dag, task
+from ks_privacy.dag_support import DEFAULT_ARGS, load_dag_policy, request_params, source_actions
+from ks_privacy.operators import RecordedApprovalOperator
+from ks_privacy.request_params import REASONS
+from ks_privacy.tasks import subject_requests
+
+POLICY = load_dag_policy()
+
+APPROVAL_BODY = """\
+Request **{{ params.request_ref }}** (reason: {{ params.reason }}), received \
+{{ params.received_on }}; identity checked by {{ params.identity_verified_by }}.
+
+| source | to erase | on legal hold (kept) |
+| --- | --- | --- |
+{% for source, n in (ti.xcom_pull(task_ids='locate') or {}).items() -%}
+| {{ source }} | {{ n.erase }} | {{ n.hold }} |
+{% endfor %}
+Approve to erase these records now; Reject to erase nothing (the decision is recorded).
+"""
+
+
+@dag(
+    schedule=None,
+    allowed_run_types=["manual", "operator_triggered"],
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    doc_md=__doc__,
+    default_args=DEFAULT_ARGS,
+    tags=["privacy", "request"],
+    params=request_params(reasons=REASONS),
+)
+def ks_request_erasure():
+    check = task(subject_requests.check, task_id="check", retries=0)("erasure")
+    register = task.short_circuit(
+        subject_requests.register, task_id="register", ignore_downstream_trigger_rules=False
+    )("erasure")
+    locate = task(subject_requests.locate, task_id="locate", retries=0)()
+    proceed = task.short_circuit(
+        subject_requests.proceed, task_id="proceed", ignore_downstream_trigger_rules=False
+    )()
+    approve = RecordedApprovalOperator(
+        task_id="approve",
+        subject="Erase the data of request {{ params.request_ref }}?",
+        body=APPROVAL_BODY,
+        response_timeout=timedelta(days=7),
+    )
+    finish = task(subject_requests.finish, task_id="finish", trigger_rule="all_done", retries=0)(
+        "erasure"
+    )
+    check >> register >> locate >> proceed >> approve
+    for name in POLICY.enabled_sources():
+        with TaskGroup(group_id=name):
+            first, last = source_actions(name)
+        approve >> first
+        last >> finish
+
+
+ks_request_erasure()
