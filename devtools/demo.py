@@ -1,0 +1,92 @@
+"""The README's first command, in Python where bash would be awkward.
+
+    python -m devtools.demo env CONNECTIONS_JSON AUDIT_DB_URL   # prints `export ...` lines
+    python -m devtools.demo ops --dag ks_retention_daily ...    # plays the ops person
+
+`ops` stands in for the person at the Airflow UI: when the run asks for the manual Tawk step,
+it deletes the listed chats in the sandbox's Tawk "dashboard" and confirms, as ops would.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import secrets
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import requests
+import sqlalchemy as sa
+
+from devtools.hitl import answer_pending
+
+
+def env_lines(connections_file: Path, audit_db: str, key_file: Path) -> list[str]:
+    """Airflow connections and variables for the demo, as shell exports."""
+    connections = json.loads(connections_file.read_text())["airflow_connections"]
+    lines = []
+    for conn_id, spec in connections.items():
+        value = spec["uri"] if "uri" in spec else json.dumps(spec)
+        lines.append(f"export AIRFLOW_CONN_{conn_id.upper()}={shlex.quote(value)}")
+    lines.append(f"export AIRFLOW_CONN_KS_AUDIT_DB={shlex.quote(audit_db)}")
+    if not key_file.exists():
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    lines.append(f"export AIRFLOW_VAR_KS_PSEUDONYM_KEY={shlex.quote(key_file.read_text())}")
+    return lines
+
+
+def delete_worklist(tawk_control: str, audit_db: str) -> None:
+    engine = sa.create_engine(audit_db)
+    with engine.connect() as conn:
+        refs = [
+            r[0]
+            for r in conn.execute(
+                sa.text("SELECT record_ref FROM ks_plan WHERE source='tawk' AND state='manual'")
+            )
+        ]
+    engine.dispose()
+    requests.post(
+        f"{tawk_control}/tawk/dashboard_delete", json={"chat_ids": refs}, timeout=10
+    ).raise_for_status()
+    print(f"demo ops: deleted {len(refs)} chats in the Tawk dashboard (sandbox), confirming")
+
+
+def play_ops(dag_id: str, tawk_control: str, audit_db: str, seconds: float) -> None:
+    answers = {
+        "tawk.confirm_deleted": (
+            "All listed chats are deleted",
+            lambda: delete_worklist(tawk_control, audit_db),
+        )
+    }
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if answer_pending(dag_id, answers, "Demo Ops"):
+            return
+        time.sleep(0.5)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m devtools.demo")
+    sub = parser.add_subparsers(dest="command", required=True)
+    env = sub.add_parser("env")
+    env.add_argument("connections")
+    env.add_argument("audit_db")
+    env.add_argument("--key-file", default="var/demo/pseudonym.key")
+    ops = sub.add_parser("ops")
+    ops.add_argument("--dag", required=True)
+    ops.add_argument("--tawk-control", required=True)
+    ops.add_argument("--audit-db", required=True)
+    ops.add_argument("--seconds", type=float, default=300)
+    args = parser.parse_args(argv)
+    if args.command == "env":
+        print("\n".join(env_lines(Path(args.connections), args.audit_db, Path(args.key_file))))
+    else:
+        play_ops(args.dag, args.tawk_control, args.audit_db, args.seconds)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
