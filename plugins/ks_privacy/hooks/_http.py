@@ -32,7 +32,7 @@ class VendorError(RuntimeError):
     """A vendor call failed. Messages hold the vendor, operation and status: never a value."""
 
     def __init__(self, vendor: str, operation: str, status: int | None, detail: str = ""):
-        self.vendor, self.operation, self.status = vendor, operation, status
+        self.vendor, self.operation, self.status, self.detail = vendor, operation, status, detail
         text = f"{vendor} {operation} failed"
         if status is not None:
             text += f" with HTTP {status}"
@@ -53,6 +53,15 @@ class VendorRetryable(VendorError):
     def __init__(self, *args, retry_after: float | None = None):
         super().__init__(*args)
         self.retry_after = retry_after
+
+
+# Network faults worth another try. requests' own messages name the URL, query string included
+# (an e-mail address in a search), so they are replaced by VendorRetryable, never passed on.
+NETWORK_FAULTS = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+)
 
 
 def _is_retryable(exc: BaseException) -> bool:
@@ -87,6 +96,16 @@ class RetryPolicy:
     initial_backoff: float = 0.5
     max_backoff: float = 30.0
 
+    @classmethod
+    def from_extra(cls, get: Callable[[str], object]) -> RetryPolicy:
+        """From connection extras `retry_attempts` and `retry_max_seconds` where set; `get`
+        reads one extra (a dict's `get`, GoogleBaseHook's `_get_field`)."""
+        attempts, max_seconds = get("retry_attempts"), get("retry_max_seconds")
+        return cls(
+            attempts=int(attempts) if attempts else cls.attempts,
+            max_seconds=float(max_seconds) if max_seconds else cls.max_seconds,
+        )
+
     def wrap(self, fn: Callable) -> Callable:
         return retry(
             retry=retry_if_exception(_is_retryable),
@@ -108,12 +127,16 @@ def parse_retry_after(value: str | None) -> float | None:
 
 
 def make_limiter(per_second: float) -> Limiter:
-    """Client-side pacing at the vendor's documented rate, so we rarely meet a 429 at all."""
-    if per_second >= 1:
-        rate = Rate(int(per_second), Duration.SECOND)
-    else:
-        rate = Rate(1, int(Duration.SECOND / per_second))
-    return Limiter(rate)
+    """Client-side pacing at the vendor's documented rate, so we rarely meet a 429 at all.
+
+    One request per 1/rate seconds, evenly spaced: a window of N requests per second would
+    allow bursts that a vendor's own window (aligned differently) answers with 429.
+    """
+    if per_second <= 0:
+        raise ValueError("requests_per_second must be a positive number")
+    interval_ms = max(1, round(Duration.SECOND.value / per_second))  # Duration is an enum
+    # buffer_ms: pyrate-limiter adds it to every wait; its default (50 ms) would cap us at 20/s
+    return Limiter(Rate(1, interval_ms), buffer_ms=1)
 
 
 class VendorSession:
@@ -152,9 +175,20 @@ class VendorSession:
         self._limiter.try_acquire(self.vendor)
         self.calls += 1
         started = time.monotonic()
-        response = self.session.request(
-            method, f"{self.base_url}/{path.lstrip('/')}", timeout=self.timeout, **kwargs
-        )
+        try:
+            response = self.session.request(
+                method, f"{self.base_url}/{path.lstrip('/')}", timeout=self.timeout, **kwargs
+            )
+        except requests.Timeout:
+            raise VendorRetryable(
+                self.vendor, operation, None, f"no answer within {self.timeout:g}s"
+            ) from None
+        except NETWORK_FAULTS as exc:
+            raise VendorRetryable(
+                self.vendor, operation, None, f"connection failed ({type(exc).__name__})"
+            ) from None
+        except requests.RequestException as exc:
+            raise VendorError(self.vendor, operation, None, type(exc).__name__) from None
         log.debug(
             "%s %s -> %s in %.2fs",
             operation,

@@ -6,7 +6,8 @@ base URL from Settings > Developer, e.g. https://<account>.api-us1.com/api/3; ra
 and on large accounts `orders[id]=ASC` + `id_greater` instead of offset: /reference/pagination).
 
 Connection `activecampaign_default`: host = the API base URL, password = the API token.
-Extras: `requests_per_second` (default 5), `timeout` (seconds, default 30).
+Extras: `requests_per_second` (default 5), `timeout` (seconds, default 30), `retry_attempts`
+(default 8) and `retry_max_seconds` (default 300) for 429s, 5xx and network faults.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 import requests
 from airflow.sdk import BaseHook
 
-from ks_privacy.hooks._http import VendorError, VendorNotFound, VendorSession
+from ks_privacy.hooks._http import RetryPolicy, VendorError, VendorNotFound, VendorSession
 
 PAGE_SIZE = 100  # the documented maximum of `limit`
 IDS_PER_FILTER = 100
@@ -68,6 +69,7 @@ class ActiveCampaignHook(BaseHook):
             headers={"Api-Token": conn.password},
             per_second=float(extra.get("requests_per_second", 5)),
             timeout=float(extra.get("timeout", 30)),
+            retry_policy=RetryPolicy.from_extra(extra.get),
             error_detail=_error_detail,
         )
 

@@ -10,7 +10,8 @@ google_cloud_platform: `keyfile_dict` or `key_path`, `scope`). Domain-wide deleg
 service account acts for the mailbox in extra `subject` (`credentials.with_subject`), because the
 provider no longer takes a subject itself. Extra `api_endpoint` points the client elsewhere
 (the sandbox); extra `requests_per_second` paces calls (default 1: People API quotas are per
-minute per user).
+minute per user); `timeout`, `retry_attempts`, `retry_max_seconds` as for ActiveCampaign. The
+token endpoint's faults are retried like the API's; refused credentials fail at once.
 """
 
 from __future__ import annotations
@@ -20,10 +21,17 @@ from functools import cached_property
 
 import requests
 from airflow.providers.google.common.hooks.base_google import GoogleBaseHook
+from google.auth import exceptions as auth_exceptions
 from google.auth.transport.requests import AuthorizedSession
 from tenacity import retry, retry_if_exception, stop_after_attempt
 
-from ks_privacy.hooks._http import VendorError, VendorNotFound, VendorSession
+from ks_privacy.hooks._http import (
+    RetryPolicy,
+    VendorAuthError,
+    VendorError,
+    VendorNotFound,
+    VendorSession,
+)
 
 CONTACTS_SCOPE = "https://www.googleapis.com/auth/contacts"
 DEFAULT_ENDPOINT = "https://people.googleapis.com"
@@ -50,7 +58,36 @@ def _error_detail(response: requests.Response) -> str:
 
 
 def _is_stale_etag(exc: BaseException) -> bool:
-    return isinstance(exc, VendorError) and exc.status == 400 and "FAILED_PRECONDITION" in str(exc)
+    return (
+        isinstance(exc, VendorError) and exc.status == 400 and exc.detail == "FAILED_PRECONDITION"
+    )
+
+
+class _PeopleSession(AuthorizedSession):
+    """google-auth's session, with its token refresh failures in our terms.
+
+    The access token is fetched inside `request` (before the API call). A token endpoint that
+    cannot be reached, times out or answers 5xx after google-auth's own retries becomes a
+    `requests.ConnectionError`, which VendorSession retries like any network fault; refused
+    credentials become VendorAuthError at once. Neither carries the assertion or the response.
+    """
+
+    def request(self, method, url, *args, **kwargs):
+        try:
+            return super().request(method, url, *args, **kwargs)
+        except auth_exceptions.TransportError:
+            raise requests.ConnectionError("Google token endpoint unreachable") from None
+        except auth_exceptions.RefreshError as exc:
+            if getattr(exc, "retryable", False):
+                raise requests.ConnectionError("Google token endpoint unavailable") from None
+            code = str(exc.args[0]).split(":", 1)[0] if exc.args else ""
+            raise VendorAuthError(
+                "Google People",
+                "get access token",
+                None,
+                f"credentials refused ({code[:40]}); check the connection's keyfile, its "
+                "domain-wide delegation and the `subject`",
+            ) from None
 
 
 class GoogleContactsHook(GoogleBaseHook):
@@ -82,9 +119,10 @@ class GoogleContactsHook(GoogleBaseHook):
         return VendorSession(
             "Google People",
             endpoint,
-            session=AuthorizedSession(credentials),
+            session=_PeopleSession(credentials),
             per_second=float(self._get_field("requests_per_second") or 1),
             timeout=float(self._get_field("timeout") or 30),
+            retry_policy=RetryPolicy.from_extra(self._get_field),
             error_detail=_error_detail,
         )
 
@@ -168,17 +206,34 @@ class GoogleContactsHook(GoogleBaseHook):
         )
 
     def delete_existing(self, names: Sequence[str]) -> tuple[list[str], list[str]]:
-        """Delete what still exists among `names`. Returns (deleted, already absent)."""
-        try:
-            self.batch_delete(names)
-            return list(names), []
-        except VendorNotFound:
-            pass
-        existing = self.batch_get(names, person_fields="metadata")
-        present = [n for n in names if n in existing]
-        if present:
-            self.batch_delete(present)
-        return present, [n for n in names if n not in existing]
+        """Delete what still exists among `names` (any number, 500 a call).
+
+        Returns (deleted, already absent). A batch the API refuses because a name is gone is
+        read back (getBatchGet) and sent again without the names that are gone.
+        """
+        deleted: list[str] = []
+        absent: list[str] = []
+        unique = list(dict.fromkeys(names))
+        for start in range(0, len(unique), DELETE_BATCH):
+            todo = unique[start : start + DELETE_BATCH]
+            for _attempt in range(3):  # another deleter may race us between read and delete
+                try:
+                    self.batch_delete(todo)
+                except VendorNotFound:
+                    existing = self.batch_get(todo, person_fields="metadata")
+                    absent += [n for n in todo if n not in existing]
+                    todo = [n for n in todo if n in existing]
+                    if not todo:
+                        break
+                    continue
+                deleted += todo
+                todo = []
+                break
+            if todo:
+                raise VendorError(
+                    "Google People", "batch delete", 404, "names kept disappearing; try again"
+                )
+        return deleted, absent
 
     @retry(retry=retry_if_exception(_is_stale_etag), stop=stop_after_attempt(3), reraise=True)
     def update_fields(self, name: str, changes: dict[str, list[dict]]) -> dict:
@@ -188,13 +243,23 @@ class GoogleContactsHook(GoogleBaseHook):
         (stale etag, 400 FAILED_PRECONDITION) it is read again and the write retried.
         Returns the person's metadata after the write (its new updateTime).
         """
-        etag = self.get_person(name, "metadata")["etag"]
+        person = self.get_person(name, "metadata")
+        sources = [
+            {"type": s["type"], "id": s.get("id"), "etag": s.get("etag")}
+            for s in (person.get("metadata") or {}).get("sources") or []
+            if s.get("type") == "CONTACT"
+        ]
+        body = {
+            "etag": person["etag"],
+            "metadata": {"sources": sources},  # the docs require the contact source and its etag
+            **{field: value for field, value in changes.items() if value},
+        }
         return self.api.request(
             "PATCH",
             f"v1/{name}:updateContact",
             "update contact",
             params={"updatePersonFields": ",".join(changes), "personFields": "metadata"},
-            json={"etag": etag, **{field: value for field, value in changes.items() if value}},
+            json=body,
         ).json()
 
     def get_person(self, name: str, person_fields: str) -> dict:

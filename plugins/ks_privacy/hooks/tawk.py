@@ -5,7 +5,8 @@ Docs: https://help.tawk.to/article/rest-api and https://developer.tawk.to/ : RPC
 user name, answers `{"ok": true, "data": ...}` or `{"ok": false, "error": "<code>"}`.
 
 Connection `tawk_default`: host = API base URL (https://api.tawk.to), password = API key,
-extra `property_id` (the property whose chats we keep), `requests_per_second` (default 2).
+extra `property_id` (the property whose chats we keep), `requests_per_second` (default 2),
+`timeout`, `retry_attempts`, `retry_max_seconds` (as for ActiveCampaign).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 import requests
 from airflow.sdk import BaseHook
 
-from ks_privacy.hooks._http import VendorError, VendorSession
+from ks_privacy.hooks._http import RetryPolicy, VendorError, VendorSession
 
 PAGE_SIZE = 100
 DEFAULT_BASE = "https://api.tawk.to"
@@ -66,6 +67,7 @@ class TawkHook(BaseHook):
             auth=(conn.password, ""),
             per_second=float(conn.extra_dejson.get("requests_per_second", 2)),
             timeout=float(conn.extra_dejson.get("timeout", 30)),
+            retry_policy=RetryPolicy.from_extra(conn.extra_dejson.get),
             error_detail=_error_detail,
         )
 
@@ -82,16 +84,36 @@ class TawkHook(BaseHook):
         return body
 
     def iter_chats(self, *, end: datetime | None = None) -> Iterator[dict]:
-        """Chats of the property (created up to `end`), a page of 100 at a time."""
-        filters = {"endDate": _iso(end)} if end else {}
+        """Chats of the property (created up to `end`), newest first, a page of 100 at a time.
+
+        Paged by creation time: the next page is asked with `endDate` = the last chat's
+        `createdOn` (chat.list's filter is inclusive), and the chats of that instant already
+        returned are skipped by id. Offset paging would skip chats whenever some are deleted
+        in the dashboard while we read (and repeat them when new ones arrive). Only when more
+        than a page of chats share one instant does `offset` step over them.
+        """
+        end_text = _iso(end) if end else None
         offset = 0
+        at_end: set[str] = set()  # ids returned whose createdOn is exactly end_text
         while True:
-            page = self.call("chat.list", size=PAGE_SIZE, offset=offset, **filters)
-            chats = page.get("data", [])
-            yield from chats
+            args: dict[str, Any] = {"size": PAGE_SIZE, "offset": offset}
+            if end_text:
+                args["endDate"] = end_text
+            chats = self.call("chat.list", **args).get("data", [])
+            yield from (c for c in chats if str(c.get("id")) not in at_end)
             if len(chats) < PAGE_SIZE:
                 return
-            offset += PAGE_SIZE
+            last = str(chats[-1].get("createdOn") or "")
+            tied = {str(c.get("id")) for c in chats if c.get("createdOn") == last}
+            if last == end_text:  # a whole page of one instant
+                state = (last, len(at_end | tied))
+                at_end |= tied
+            else:
+                state = (last, 0)
+                at_end = tied
+            if state == (end_text, offset):
+                raise VendorError("Tawk", "chat.list", 200, "paging did not advance")
+            end_text, offset = state
 
     def count_chats(self) -> int:
         return int(self.call("chat.list", size=1, offset=0).get("total", 0))

@@ -106,10 +106,14 @@ class ActiveCampaignSource:
             yield self._record(contact, held)
 
     def find(self, email: str) -> list[SourceRecord]:
+        """The `email` filter is exact (not `search`, a substring match), asked with the
+        normalised address (a stray space would match nothing), and checked again here."""
         wanted = normalise_email(email)
+        if not wanted:
+            return []
         matches = [
             c
-            for c in self.hook.contacts_with_email(email)
+            for c in self.hook.contacts_with_email(wanted)
             if normalise_email(c.get("email") or "") == wanted
         ]
         held = self._held_ids() if matches else frozenset()

@@ -2,7 +2,9 @@
 
 Tawk publishes no delete method, so this source is `manual_erasure`: the sweep and erasure
 requests put due chats on a worklist that a person deletes in the Tawk dashboard and confirms;
-verification then reads each chat back through `chat.get`.
+verification then reads each chat back through `chat.get`. Nor can a chat be edited, so a chat
+with a phone number is deleted whole when the phone's 160-day term is due, up to 20 days before
+its other values: the statement's terms are maximums, so earlier is allowed and later is not.
 """
 
 from __future__ import annotations
@@ -56,8 +58,15 @@ class TawkSource:
     def scan(self, window: ScanWindow) -> Iterator[SourceRecord]:
         """A chat created after the cutoff cannot be due: list only up to it (plus a margin)."""
         end = None if window.full else window.cutoff + END_DATE_MARGIN
+        pending = set(window.extra_refs)
         for chat in self.hook.iter_chats(end=end):
+            pending.discard(str(chat["id"]))
             yield self._record(chat)
+        for ref in sorted(pending):  # read whatever their clock says (base.ScanWindow)
+            try:
+                yield self._record(self.hook.get_chat(ref))
+            except VendorNotFound:
+                continue
 
     def find(self, email: str) -> list[SourceRecord]:
         """Chat listing has no e-mail filter: read the chats, match the address exactly."""

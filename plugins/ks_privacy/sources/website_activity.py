@@ -10,7 +10,7 @@ event of the visitor ids those events show (`visitor:<id>` records).
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
 from typing import Any
 
@@ -28,7 +28,9 @@ CATEGORIES = frozenset({"website_activity", "ip_address"})
 _events = sa.table(
     "page_events",
     sa.column("id"),
-    sa.column("occurred_at"),
+    # typed, so a bound value is an aware UTC instant in PostgreSQL (whatever the session's time
+    # zone) and UTC wall-clock text in SQLite, as the store keeps it
+    sa.column("occurred_at", sa.DateTime(timezone=True)),
     sa.column("visitor_id"),
     sa.column("contact_email"),
     sa.column("ip"),
@@ -37,9 +39,14 @@ _events = sa.table(
 
 
 def _day_bounds(ref: str) -> tuple[datetime, datetime]:
+    """The UTC day a `day:` ref stands for, as [start, end)."""
     day = date.fromisoformat(ref.removeprefix("day:"))
-    start = datetime(day.year, day.month, day.day)
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
     return start, start + timedelta(days=1)
+
+
+def _refs_where(refs: Sequence[str]):
+    return sa.or_(*(_where(ref) for ref in refs)) if refs else sa.false()
 
 
 def _where(ref: str):
@@ -69,23 +76,39 @@ class WebsiteActivitySource:
             url_from_airflow_connection(BaseHook.get_connection(self.policy.connection))
         )
 
+    def _day(self):
+        """The UTC calendar day of an event, in SQL."""
+        occurred = _events.c.occurred_at
+        if self.engine.dialect.name == "postgresql":
+            occurred = sa.func.timezone("UTC", occurred)  # not the session's time zone
+        return sa.func.date(occurred)
+
     def total(self) -> int:
+        """Records as `scan` counts them: days with events (the guard's denominator)."""
+        days = sa.select(self._day().label("day")).distinct().subquery()
         with self.engine.connect() as conn:
-            return conn.execute(sa.select(sa.func.count()).select_from(_events)).scalar_one()
+            return conn.execute(sa.select(sa.func.count()).select_from(days)).scalar_one()
+
+    @staticmethod
+    def _categories(with_ip: int) -> frozenset[str]:
+        return CATEGORIES if with_ip else CATEGORIES - {"ip_address"}
 
     def scan(self, window: ScanWindow) -> Iterator[SourceRecord]:
-        day = sa.func.date(_events.c.occurred_at).label("day")
-        query = sa.select(day, sa.func.max(_events.c.occurred_at), sa.func.count()).group_by(day)
+        """One record per UTC day. An incremental scan reads whole days up to the cutoff's day
+        (so each day's latest event is its true latest), and the days in `extra_refs`."""
+        day = self._day().label("day")
+        with_ip = sa.func.count(sa.func.nullif(_events.c.ip, "")).label("with_ip")
+        query = sa.select(day, sa.func.max(_events.c.occurred_at), with_ip).group_by(day)
         if not window.full:
-            query = query.where(
-                _events.c.occurred_at <= (window.cutoff + timedelta(days=1)).replace(tzinfo=None)
-            )
+            _, end = _day_bounds(f"day:{window.cutoff.astimezone(UTC).date().isoformat()}")
+            extra = sorted(r for r in window.extra_refs if r.startswith("day:"))
+            query = query.where(sa.or_(_events.c.occurred_at < end, _refs_where(extra)))
         with self.engine.connect() as conn:
-            for day_value, latest, _count in conn.execute(query.order_by(day)):
+            for day_value, latest, ip_count in conn.execute(query.order_by(day)):
                 yield SourceRecord(
                     ref=f"day:{str(day_value)[:10]}",
                     email=None,
-                    categories=CATEGORIES,
+                    categories=self._categories(ip_count),
                     timestamps={"occurred": as_utc(latest)},
                     vendor_stamp=as_utc(latest),
                 )
@@ -100,21 +123,32 @@ class WebsiteActivitySource:
         with self.engine.connect() as conn:
             return sorted(r[0] for r in conn.execute(query))
 
+    def _state(self, conn, ref: str) -> tuple[int, int, datetime | None]:
+        """(events, events with an IP address, latest event) of a ref."""
+        events, with_ip, latest = conn.execute(
+            sa.select(
+                sa.func.count(),
+                sa.func.count(sa.func.nullif(_events.c.ip, "")),
+                sa.func.max(_events.c.occurred_at),
+            ).where(_where(ref))
+        ).one()
+        return events, with_ip, as_utc(latest)
+
     def find(self, email: str) -> list[SourceRecord]:
         records = []
         with self.engine.connect() as conn:
             for visitor in self._visitors(email):
-                latest = conn.execute(
-                    sa.select(sa.func.max(_events.c.occurred_at)).where(
-                        _where(f"visitor:{visitor}")
-                    )
-                ).scalar_one()
+                ref = f"visitor:{visitor}"
+                events, with_ip, latest = self._state(conn, ref)
+                if not events:
+                    continue
                 records.append(
                     SourceRecord(
-                        ref=f"visitor:{visitor}",
-                        email=email,
-                        categories=CATEGORIES,
-                        timestamps={"occurred": as_utc(latest)},
+                        ref=ref,
+                        email=normalise_email(email),
+                        categories=self._categories(with_ip),
+                        timestamps={"occurred": latest},
+                        vendor_stamp=latest,
                     )
                 )
         return records
@@ -123,10 +157,8 @@ class WebsiteActivitySource:
         result: dict[str, frozenset[str] | None] = {}
         with self.engine.connect() as conn:
             for ref in refs:
-                left = conn.execute(
-                    sa.select(sa.func.count()).select_from(_events).where(_where(ref))
-                ).scalar_one()
-                result[ref] = CATEGORIES if left else None
+                events, with_ip, _ = self._state(conn, ref)
+                result[ref] = self._categories(with_ip) if events else None
         return result
 
     def export(self, email: str) -> dict[str, Any]:
@@ -134,14 +166,26 @@ class WebsiteActivitySource:
         if not visitors:
             return {"page_events": []}
         query = (
-            sa.select(_events.c.occurred_at, _events.c.visitor_id, _events.c.ip, _events.c.path)
+            sa.select(
+                _events.c.occurred_at,
+                _events.c.visitor_id,
+                _events.c.contact_email,
+                _events.c.ip,
+                _events.c.path,
+            )
             .where(_events.c.visitor_id.in_(visitors))
-            .order_by(_events.c.occurred_at)
+            .order_by(_events.c.occurred_at, _events.c.id)
         )
         with self.engine.connect() as conn:
             events = [
-                {"occurred_at": as_utc(t).isoformat(), "visitor_id": v, "ip": ip, "path": p}
-                for t, v, ip, p in conn.execute(query)
+                {
+                    "occurred_at": as_utc(t).isoformat(),
+                    "visitor_id": v,
+                    "email": e,  # as the person typed it in a form, when they did
+                    "ip": ip,
+                    "path": p,
+                }
+                for t, v, e, ip, p in conn.execute(query)
             ]
         return {"page_events": events}
 
@@ -167,10 +211,22 @@ class WebsiteActivitySource:
 
     def redact(self, ref: str, categories: Sequence[str]) -> ActionResult:
         """Both categories share the term, so the policy erases; a partial redaction (the IP
-        alone) blanks the addresses and keeps the page views."""
+        alone) blanks the addresses and keeps the page views. Page views cannot be emptied
+        without deleting them: asked to, this fails rather than pretend."""
+        unsupported = sorted(set(categories) - {"ip_address"})
+        if unsupported:
+            return ActionResult(
+                ref,
+                Outcome.FAILED,
+                {"reason": f"cannot empty {','.join(unsupported)} without erasing"},
+            )
         with self.engine.begin() as conn:
-            conn.execute(sa.update(_events).where(_where(ref)).values(ip=""))
-        return ActionResult(ref, Outcome.REDACTED)
+            if not conn.execute(sa.select(sa.func.count()).where(_where(ref))).scalar_one():
+                return ActionResult(ref, Outcome.ALREADY_ABSENT)
+            changed = conn.execute(
+                sa.update(_events).where(_where(ref), _events.c.ip != "").values(ip="")
+            ).rowcount
+        return ActionResult(ref, Outcome.REDACTED, {"events": changed})
 
     def rectify(self, ref: str, changes: Mapping[str, str]) -> list[str]:
         if "email" not in changes:
