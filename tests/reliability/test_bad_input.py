@@ -3,6 +3,7 @@ an unhandled exception), and no malformed request parameter ever becomes an addr
 
 from __future__ import annotations
 
+import contextlib
 from datetime import date
 
 import yaml
@@ -72,10 +73,8 @@ def test_any_broken_policy_is_a_named_validation_error(path, value, drop):
 @settings(max_examples=200, deadline=None)
 @given(st.text(max_size=300))
 def test_any_text_is_parsed_or_refused_cleanly(text):
-    try:
+    with contextlib.suppress(PolicyError):
         parse_policy(text)
-    except PolicyError:
-        pass
 
 
 PATTERNISH = st.sampled_from(["*", "%", "?", "_", "", " ", "[a-z]", "^", "$", ",", ";"])

@@ -8,13 +8,13 @@ from collections import Counter
 
 import pytest
 import sqlalchemy as sa
+
 from ks_privacy import sweep
 from ks_privacy.audit_db import engine_for_url
 from ks_privacy.evidence import AuditTrail, RunContext
 from ks_privacy.policy import load_policy
 from ks_privacy.pseudonym import Pseudonymiser
 from ks_privacy.sources import build_source
-
 from tests.fixtures.sandbox import NOW, PSEUDONYM_KEY
 
 

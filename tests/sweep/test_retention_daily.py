@@ -125,7 +125,7 @@ def test_phone_goes_at_160_days_and_the_contact_at_180_days_later(vendors, run_d
     later = NOW + timedelta(days=20)
     vendors.set_now(later)
     second = run_dag(
-        "ks_retention_daily", later, {"full_scan": "no"}, answers=vendors.tawk_answer()
+        "ks_retention_daily", later, {**OVERRIDE, "full_scan": "no"}, answers=vendors.tawk_answer()
     )
     assert str(second.state) == "success", task_states(second)
     remaining = ac_snapshot(vendors)
