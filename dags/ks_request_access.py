@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import pendulum
 from airflow.sdk import dag, task
+
 from ks_privacy.dag_support import DEFAULT_ARGS, request_params
 from ks_privacy.tasks import subject_requests
 

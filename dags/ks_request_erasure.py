@@ -20,6 +20,7 @@ from datetime import timedelta
 
 import pendulum
 from airflow.sdk import TaskGroup, dag, task
+
 from ks_privacy.dag_support import DEFAULT_ARGS, load_dag_policy, request_params, source_actions
 from ks_privacy.operators import RecordedApprovalOperator
 from ks_privacy.request_params import REASONS

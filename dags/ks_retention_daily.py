@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import pendulum
 from airflow.sdk import Param, dag, task, task_group
+
 from ks_privacy.dag_support import DEFAULT_ARGS, load_dag_policy, pool_for, source_actions
 from ks_privacy.tasks import retention
 

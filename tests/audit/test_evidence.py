@@ -7,6 +7,7 @@ import multiprocessing
 
 import pytest
 import sqlalchemy as sa
+
 from ks_privacy.audit_db import AuditUnavailable, engine_for_url, migrate
 from ks_privacy.evidence import AuditTrail, Evidence, RunContext, log_line
 

@@ -10,10 +10,10 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+
 from ks_privacy.audit_db import engine_for_url
 from ks_privacy.evidence import AuditTrail, RunContext
 from ks_privacy.register import Register
-
 from tests.fixtures.dagrun import task_states
 from tests.fixtures.sandbox import NOW
 from tests.requests.test_erasure import conf, person_everywhere

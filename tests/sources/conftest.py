@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 import requests
 import sqlalchemy as sa
+
 from ks_privacy.policy import RetentionPolicy, load_policy
 from ks_privacy.sources import build_source
 from ks_privacy.sources.base import Source
-
 from sandbox import Sandbox
 from sandbox.seed import seed
 from tests.fixtures.sandbox import FAST, NOW, PSEUDONYM_KEY, Vendors, airflow_connections

@@ -7,6 +7,7 @@ import math
 import time
 
 import pytest
+
 from ks_privacy.hooks._http import VendorAuthError
 from ks_privacy.hooks.activecampaign import PAGE_SIZE, ActiveCampaignHook
 from ks_privacy.sources.base import Outcome, ScanWindow

@@ -12,11 +12,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+
 from ks_privacy.hooks.google_contacts import GoogleContactsHook
 from ks_privacy.ledger import ClockLedger
 from ks_privacy.policy import Action, Facts, decide, last_activity
 from ks_privacy.sources.base import Outcome, ScanWindow
-
 from tests.fixtures.sandbox import NOW
 
 SEED_COLUMNS = {

@@ -7,11 +7,11 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from ks_privacy.policy import last_activity
 from ks_privacy.pseudonym import normalise_email
 from ks_privacy.sources.base import Outcome, ScanWindow, Source, SourceRecord
 from ks_privacy.sources.tawk import NoDeleteApi
-
 from tests.fixtures.sandbox import NOW
 from tests.sources.truth import (
     emails_in,

@@ -4,8 +4,8 @@ reset the connection. A full scan and the erasures still come out right, for eve
 from __future__ import annotations
 
 import pytest
-from ks_privacy.sources.base import Outcome, ScanWindow
 
+from ks_privacy.sources.base import Outcome, ScanWindow
 from tests.sources.truth import expected
 
 KINDS = ["429", "500", "503", "slow", "reset"]

@@ -8,11 +8,11 @@ import json
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+
 from ks_privacy.hooks import google_contacts
 from ks_privacy.hooks._http import VendorAuthError, VendorError
 from ks_privacy.hooks.google_contacts import GoogleContactsHook
 from ks_privacy.sources.base import Outcome, ScanWindow
-
 from tests.sources.truth import expected, from_ms
 
 LIST = "/v1/people/me/connections"

@@ -7,6 +7,7 @@ import logging
 import traceback
 
 import pytest
+
 from ks_privacy.hooks._http import VendorError, VendorNotFound, VendorRetryable, _safe_detail
 from ks_privacy.sources.base import ScanWindow
 

@@ -8,6 +8,7 @@ import time
 
 import pytest
 import requests
+
 from ks_privacy.hooks import _http, google_contacts
 from ks_privacy.hooks._http import (
     MAX_RETRY_AFTER,

@@ -4,6 +4,7 @@ share an instant, and when chats are deleted in the dashboard while we read), re
 from __future__ import annotations
 
 import pytest
+
 from ks_privacy.hooks import tawk
 from ks_privacy.hooks._http import VendorAuthError
 from ks_privacy.hooks.tawk import TawkHook

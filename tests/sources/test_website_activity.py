@@ -8,9 +8,9 @@ from datetime import UTC, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+
 from ks_privacy.sources.base import Outcome, ScanWindow
 from ks_privacy.sources.website_activity import WebsiteActivitySource
-
 from sandbox.seed import seed
 from tests.fixtures.sandbox import NOW
 

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from ks_privacy.pseudonym import normalise_email
-
 from tests.fixtures.sandbox import Vendors
 
 SOURCES = ("activecampaign", "google_contacts", "tawk", "website_activity")

@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 import yaml
+
 from ks_privacy.policy import (
     DEFAULT_POLICY_PATH,
     Action,

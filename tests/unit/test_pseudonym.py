@@ -1,6 +1,7 @@
 """Pseudonyms: stable for one address however it is typed, unlinkable without the key."""
 
 import pytest
+
 from ks_privacy.pseudonym import (
     Pseudonymiser,
     PseudonymKeyError,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+
 from ks_privacy.request_params import InvalidRequest, check_changes, validate
 
 TODAY = date(2026, 11, 25)
