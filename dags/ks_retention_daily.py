@@ -8,6 +8,8 @@ row after every vendor call) → **verify** (read every acted-on record back). S
 delete API (Tawk) get a worklist and a human confirmation instead of apply's deletes. One
 **report** per run prints the table per source and category and fails the run if anything needs
 a human (a tripped guard, a failed or unverified action, a pending manual step).
+**purge_exports** deletes access/portability exports older than `export_retention_days` (30):
+they are personal data too.
 
 Params: `dry_run` (plan and report, delete nothing), `sources` (which sources this run covers),
 `override_guard` (after a human checked a tripped plan), `full_scan` (`auto`: Sundays).
@@ -61,8 +63,9 @@ SOURCES = POLICY.enabled_sources()
 )
 def ks_retention_daily():
     groups = [source_group(name) for name in SOURCES]
+    purge = task(retention.purge_exports, task_id="purge_exports")()
     report = task(retention.report, task_id="report", trigger_rule="all_done", retries=0)
-    groups >> report(SOURCES)
+    [*groups, purge] >> report(SOURCES)
 
 
 def source_group(name: str):

@@ -125,6 +125,7 @@ class Faults:
         self.seed: int | None = None
         self.slow_seconds = 5.0
         self._rng = random.Random(0)
+        self.injected: dict[str, int] = {}  # kind -> how many faults were served
 
     def configure(
         self,
@@ -154,7 +155,9 @@ class Faults:
                 return None
             if self._rng.random() >= self.rate:
                 return None
-            return self._rng.choice(self.kinds)
+            kind = self._rng.choice(self.kinds)
+            self.injected[kind] = self.injected.get(kind, 0) + 1
+            return kind
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
@@ -163,6 +166,7 @@ class Faults:
                 "kinds": list(self.kinds),
                 "seed": self.seed,
                 "slow_seconds": self.slow_seconds,
+                "injected": dict(self.injected),
             }
 
 

@@ -83,11 +83,11 @@ def describe(engine: Engine) -> str:
 
 
 @contextmanager
-def transaction(engine: Engine) -> Iterator[Connection]:
-    """A write transaction; an unreachable database becomes AuditUnavailable with a clear text."""
+def _clear_errors(engine: Engine) -> Iterator[None]:
+    """An unreachable database becomes AuditUnavailable, saying where and that nothing was
+    deleted (every vendor write needs its evidence first)."""
     try:
-        with engine.begin() as conn:
-            yield conn
+        yield
     except DBAPIError as exc:
         if exc.connection_invalidated or isinstance(exc, sa.exc.OperationalError):
             raise AuditUnavailable(
@@ -96,6 +96,20 @@ def transaction(engine: Engine) -> Iterator[Connection]:
                 "needs its evidence first."
             ) from exc
         raise
+
+
+@contextmanager
+def transaction(engine: Engine) -> Iterator[Connection]:
+    """A write transaction on the audit database."""
+    with _clear_errors(engine), engine.begin() as conn:
+        yield conn
+
+
+@contextmanager
+def connection(engine: Engine) -> Iterator[Connection]:
+    """A read connection on the audit database."""
+    with _clear_errors(engine), engine.connect() as conn:
+        yield conn
 
 
 def migrations(dialect: str) -> list[tuple[int, Path]]:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from ks_privacy.audit_db import connection
 from ks_privacy.export import write_confirmation
 from ks_privacy.plans import VERIFIED
 from ks_privacy.policy import RetentionPolicy
@@ -35,7 +36,7 @@ class RunSummary:
 def summarise(engine: Engine, dag_id: str, run_id: str) -> RunSummary:
     summary = RunSummary()
     key = {"d": dag_id, "r": run_id}
-    with engine.connect() as conn:
+    with connection(engine) as conn:
         plan = conn.execute(
             sa.text(
                 "SELECT source, action, state, outcome FROM ks_plan "

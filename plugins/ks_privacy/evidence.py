@@ -7,7 +7,8 @@ database triggers refuse UPDATE and DELETE. Every appended event is also one str
 so a task log tells an auditor what happened without opening the database.
 
 Events (column `event`) and their outcomes:
-- `scan.completed` (ok; details: counts per action and category, `total`, `full_scan`)
+- `scan.completed` (ok; details: counts per action and category, `total`, `full_scan`,
+  `oldest.<category>`: age in days of the oldest value the run keeps)
 - `scan.missed_by_incremental` (bug): a full scan found a due record the incremental one missed
 - `guard.tripped` (stopped | dry_run), `guard.overridden` (overridden)
 - `erase.intent` / `redact.intent` (intent): written before the vendor call
@@ -33,7 +34,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from ks_privacy.audit_db import transaction
+from ks_privacy.audit_db import connection, transaction
 
 log = logging.getLogger("ks_privacy.evidence")
 
@@ -214,7 +215,7 @@ class AuditTrail:
     def rows(self, where: str = "", params: Mapping[str, Any] | None = None) -> Iterator[dict]:
         """Evidence rows in chain order, streamed (never the whole table in memory)."""
         query = f"SELECT {', '.join((*COLUMNS, 'row_hash'))} FROM ks_evidence {where} ORDER BY seq"
-        with self.engine.connect() as conn:
+        with connection(self.engine) as conn:
             result = conn.execution_options(stream_results=True, yield_per=2000).execute(
                 sa.text(query), dict(params or {})
             )

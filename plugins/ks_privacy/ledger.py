@@ -14,6 +14,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from ks_privacy.audit_db import connection
 from ks_privacy.timeutil import as_utc
 
 
@@ -65,14 +66,14 @@ class ClockLedger:
             "SELECT record_ref, activity_before, vendor_stamp_after FROM ks_clock_ledger "
             "WHERE source = :source AND record_ref IN :refs"
         ).bindparams(sa.bindparam("refs", expanding=True))
-        with self.engine.connect() as conn:
+        with connection(self.engine) as conn:
             rows = conn.execute(query, {"source": self.source, "refs": list(refs)})
             return {ref: (as_utc(before), as_utc(after)) for ref, before, after in rows}
 
     def refs_due_by(self, cutoff: datetime) -> frozenset[str]:
         """Refs whose kept activity is old enough that they may be due: an incremental scan must
         read them even though the vendor clock (bumped by us) says they are recent."""
-        with self.engine.connect() as conn:
+        with connection(self.engine) as conn:
             rows = conn.execute(
                 sa.text(
                     "SELECT record_ref FROM ks_clock_ledger "

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from ks_privacy.audit_db import connection
 from ks_privacy.timeutil import as_utc
 
 PLANNED, INTENT, DONE, VERIFIED = "planned", "intent", "done", "verified"
@@ -90,7 +91,7 @@ class Plan:
 
     def counts(self) -> dict[tuple[str, str, str | None], int]:
         """(action, state, outcome) -> number of rows."""
-        with self.engine.connect() as conn:
+        with connection(self.engine) as conn:
             rows = conn.execute(
                 sa.text(
                     "SELECT action, state, outcome, COUNT(*) FROM ks_plan WHERE dag_id = :dag_id "
@@ -124,7 +125,7 @@ class Plan:
                 if name in params
             )
         )
-        with self.engine.connect() as conn:
+        with connection(self.engine) as conn:
             return [_row(m) for m in conn.execute(query, params).mappings()]
 
     def batches(

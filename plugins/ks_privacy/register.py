@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from ks_privacy.audit_db import transaction
+from ks_privacy.audit_db import connection, transaction
 from ks_privacy.evidence import AuditTrail, Evidence
 from ks_privacy.timeutil import as_utc
 
@@ -69,7 +69,7 @@ class Register:
         self.deadline_days = deadline_days
 
     def get(self, request_ref: str) -> RequestRow | None:
-        with self.engine.connect() as conn:
+        with connection(self.engine) as conn:
             row = (
                 conn.execute(
                     sa.text("SELECT * FROM ks_requests WHERE request_ref = :ref"),
@@ -181,7 +181,7 @@ class Register:
         return self.get(request_ref)
 
     def all(self) -> list[RequestRow]:
-        with self.engine.connect() as conn:
+        with connection(self.engine) as conn:
             rows = conn.execute(
                 sa.text("SELECT * FROM ks_requests ORDER BY due_on, request_ref")
             ).mappings()

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from ks_privacy.audit_db import connection
 from ks_privacy.plans import MANUAL_STATE, VERIFIED
 from ks_privacy.policy import RetentionPolicy
 
@@ -51,7 +52,7 @@ def build(
     engine: Engine, policy: RetentionPolicy, dag_id: str, run_id: str, sources: list[str]
 ) -> list[SourceReport]:
     reports = []
-    with engine.connect() as conn:
+    with connection(engine) as conn:
         for name in sources:
             report = SourceReport(name)
             scans = _evidence(conn, dag_id, run_id, name, "scan.completed")

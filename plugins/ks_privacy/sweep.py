@@ -18,13 +18,20 @@ from itertools import islice
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from ks_privacy.audit_db import transaction
+from ks_privacy.audit_db import connection, transaction
 from ks_privacy.evidence import AuditTrail, Evidence
 from ks_privacy.ledger import ClockLedger
 from ks_privacy.plans import DONE, INTENT, MANUAL_STATE, PLANNED, VERIFIED, Plan, PlanRow
 from ks_privacy.policy import Action, Facts, RetentionPolicy, decide, last_activity
 from ks_privacy.pseudonym import Pseudonymiser
-from ks_privacy.sources.base import ActionResult, Outcome, ScanWindow, Source, SourceRecord
+from ks_privacy.sources.base import (
+    ActionResult,
+    BatchRedaction,
+    Outcome,
+    ScanWindow,
+    Source,
+    SourceRecord,
+)
 
 log = logging.getLogger("ks_privacy.sweep")
 
@@ -105,7 +112,7 @@ class SweepStep:
             where, params = "AND run_id = :run_id", {"run_id": ctx.run_id}
         else:
             where, params = "AND run_id <> :run_id", {"run_id": run_id}
-        with self.engine.connect() as conn:
+        with connection(self.engine) as conn:
             row = conn.execute(
                 sa.text(
                     "SELECT details FROM ks_evidence WHERE event = 'scan.completed' "
@@ -136,12 +143,20 @@ def scan(step: SweepStep, full_scan: bool) -> dict:
     counts: Counter = Counter()
     plan = step.plan
     missed: list[Evidence] = []
+    superseded: list[str] = []  # ledger entries the person's own activity made meaningless
+    unseen = set(ledger_refs)  # ledger refs the scan has not returned (yet)
     for chunk in chunks(step.source.scan(window), SCAN_CHUNK):
-        rows = _decide_chunk(step, chunk, ledger, counts, cutoff, ledger_refs, missed)
+        rows = _decide_chunk(
+            step, chunk, ledger, counts, cutoff, ledger_refs, missed, superseded=superseded
+        )
+        unseen.difference_update(r.ref for r in chunk)
         with transaction(step.engine) as conn:
             plan.add(conn, rows)
             step.trail.append(missed, conn)
+            ledger.forget(conn, superseded)
         missed.clear()
+        superseded.clear()
+    _forget_vanished(step, ledger, sorted(unseen))
     summary = {
         "full_scan": full_scan,
         "total": step.source.total(),
@@ -151,14 +166,26 @@ def scan(step: SweepStep, full_scan: bool) -> dict:
     return summary
 
 
-def _decide_chunk(step, chunk: Sequence[SourceRecord], ledger, counts, cutoff, ledger_refs, missed):
+def _decide_chunk(
+    step,
+    chunk: Sequence[SourceRecord],
+    ledger,
+    counts,
+    cutoff,
+    ledger_refs,
+    missed,
+    superseded: list[str] | None = None,
+):
     entries = ledger.lookup([r.ref for r in chunk])
     rows = []
     for record in chunk:
         computed = last_activity(record.timestamps, step.config.clock)
-        activity = ClockLedger.effective_activity(
-            computed, record.vendor_stamp, entries.get(record.ref)
-        )
+        entry = entries.get(record.ref)
+        activity = ClockLedger.effective_activity(computed, record.vendor_stamp, entry)
+        if entry is not None and superseded is not None and _restarted(record, entry):
+            # the ledger no longer changes this record's decision (the vendor clock moved after
+            # our write), and an entry kept would make a later redaction keep the old activity
+            superseded.append(record.ref)
         decision = decide(step.policy, Facts(record.categories, activity, record.held), step.now)
         counts["scanned"] += 1
         counts[decision.action.value] += 1
@@ -166,6 +193,12 @@ def _decide_chunk(step, chunk: Sequence[SourceRecord], ledger, counts, cutoff, l
             counts[f"present.{category}"] += 1
         for category in decision.categories:
             counts[f"{decision.action.value}.{category}"] += 1
+        if decision.age_days is not None:
+            # oldest value this run keeps per category (the auditor report's measured column):
+            # what it removes is not kept; due values under legal hold show as `hold` evidence
+            for category in record.categories - set(decision.categories):
+                key = f"oldest.{category}"
+                counts[key] = max(counts[key], decision.age_days)
         if decision.action not in (Action.ERASE, Action.REDACT, Action.HOLD):
             continue
         row = PlanRow(
@@ -187,6 +220,25 @@ def _decide_chunk(step, chunk: Sequence[SourceRecord], ledger, counts, cutoff, l
             counts["missed_by_incremental"] += 1
             missed.append(step.evidence("scan.missed_by_incremental", "bug", row))
     return rows
+
+
+def _restarted(record: SourceRecord, entry: tuple[datetime, datetime]) -> bool:
+    """The vendor clock moved after our write: the person did something, the clock restarted
+    (exactly when `ClockLedger.effective_activity` ignores the entry)."""
+    return record.vendor_stamp is not None and record.vendor_stamp > entry[1]
+
+
+def _forget_vanished(step: SweepStep, ledger: ClockLedger, refs: Sequence[str]) -> None:
+    """Ledger entries whose record the scan did not return (deleted outside the sweep) would be
+    read again every day, for ever: forget those the vendor confirms are gone."""
+    gone = []
+    for batch in chunks(refs, VERIFY_BATCH):
+        present = step.source.present(batch)
+        gone += [ref for ref in batch if present.get(ref) is None]
+    if gone:
+        with transaction(step.engine) as conn:
+            ledger.forget(conn, gone)
+        log.info("%d clock-ledger entries of %s forgotten: gone", len(gone), step.source_name)
 
 
 # ---- guard ------------------------------------------------------------------------------------
@@ -253,7 +305,8 @@ def apply(step: SweepStep) -> dict:
         _request_manual(step, plan)
     else:
         _act(step, plan, "erase", step.source.erase_batch_size)
-        _act(step, plan, "redact", REDACT_BATCH)
+        batched = isinstance(step.source, BatchRedaction)
+        _act(step, plan, "redact", step.source.redact_batch_size if batched else REDACT_BATCH)
     return summarise(plan)
 
 
@@ -381,8 +434,13 @@ def _act_on_batch(step: SweepStep, plan: Plan, action: str, batch: list[PlanRow]
         if action == "erase":
             results = step.source.erase([r.record_ref for r in rows])
         else:
-            for row in rows:
-                results.append(step.source.redact(row.record_ref, row.categories))
+            if isinstance(step.source, BatchRedaction):
+                items = [(r.record_ref, r.categories) for r in rows]
+                for result in step.source.redact_many(items):  # a fault keeps those done
+                    results.append(result)
+            else:
+                for row in rows:
+                    results.append(step.source.redact(row.record_ref, row.categories))
     finally:
         _record_outcomes(step, plan, action, by_ref, results)
     return set(by_ref) - mine

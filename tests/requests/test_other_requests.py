@@ -120,6 +120,8 @@ def test_consent_withdrawal_unsubscribes_from_every_list(vendors, run_dag):
         if e["source"] == "activecampaign"
     ]
     assert details[-1]["lists_unsubscribed"] == subscribed
+    optouts = vendors.website_sql("SELECT subject_ref FROM tracking_optouts")
+    assert len(optouts) == 1 and optouts[0][0].startswith("ps_")
 
 
 @pytest.mark.parametrize(("age_days", "fails"), [(10, False), (24, False), (40, True)])

@@ -10,12 +10,8 @@ import pytest
 import sqlalchemy as sa
 
 from ks_privacy import sweep
-from ks_privacy.audit_db import engine_for_url
-from ks_privacy.evidence import AuditTrail, RunContext
-from ks_privacy.policy import load_policy
-from ks_privacy.pseudonym import Pseudonymiser
-from ks_privacy.sources import build_source
-from tests.fixtures.sandbox import NOW, PSEUDONYM_KEY
+from ks_privacy.evidence import AuditTrail
+from tests.fixtures import steps
 
 
 class Crash(BaseException):
@@ -23,19 +19,7 @@ class Crash(BaseException):
 
 
 def make_step(vendors, source_name: str, try_number: int = 1) -> sweep.SweepStep:
-    policy = load_policy()
-    engine = engine_for_url(vendors.audit_url)
-    trail = AuditTrail(engine, RunContext("ks_retention_daily", "resume_run", "apply", try_number))
-    return sweep.SweepStep(
-        policy=policy,
-        source_name=source_name,
-        source=build_source(policy, source_name),
-        engine=engine,
-        trail=trail,
-        pseudonymise=Pseudonymiser(PSEUDONYM_KEY),
-        now=NOW,
-        dry_run=False,
-    )
+    return steps.make_step(vendors.audit_url, source_name, try_number)
 
 
 @pytest.mark.parametrize("source_name", ["activecampaign", "google_contacts"])

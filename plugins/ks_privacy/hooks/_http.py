@@ -126,17 +126,26 @@ def parse_retry_after(value: str | None) -> float | None:
         return None
 
 
+PACING_WINDOW_MS = 100
+
+
 def make_limiter(per_second: float) -> Limiter:
     """Client-side pacing at the vendor's documented rate, so we rarely meet a 429 at all.
 
-    One request per 1/rate seconds, evenly spaced: a window of N requests per second would
-    allow bursts that a vendor's own window (aligned differently) answers with 429.
+    At most k requests in any window of k/rate seconds, with k chosen so that the window is
+    about 100 ms (k = 1 up to 10 requests/s: one request per 1/rate seconds, evenly spaced, as
+    at ActiveCampaign's 5/s). A whole second's worth in a one-second window would allow bursts
+    that a vendor's own window (aligned differently) answers with 429; a short window allows
+    none of that, yet a wait that oversleeps by a millisecond (or a few milliseconds spent
+    writing evidence between calls) is made up within the window instead of being lost on
+    every call, which at 100 requests/s cost 15 % of the rate.
     """
     if per_second <= 0:
         raise ValueError("requests_per_second must be a positive number")
-    interval_ms = max(1, round(Duration.SECOND.value / per_second))  # Duration is an enum
+    interval_ms = Duration.SECOND.value / per_second  # Duration is an enum
+    per_window = max(1, round(PACING_WINDOW_MS / interval_ms))
     # buffer_ms: pyrate-limiter adds it to every wait; its default (50 ms) would cap us at 20/s
-    return Limiter(Rate(1, interval_ms), buffer_ms=1)
+    return Limiter(Rate(per_window, max(1, round(per_window * interval_ms))), buffer_ms=1)
 
 
 class VendorSession:

@@ -75,13 +75,15 @@ class ActiveCampaignHook(BaseHook):
 
     # ---- contacts ---------------------------------------------------------------------------
 
-    def iter_contacts(
+    def iter_pages(
         self, *, updated_before: date | None = None, tag_id: str | None = None
     ) -> Iterator[dict]:
-        """Every contact (or those matching the filters), streamed page by page.
+        """Every contact (or those matching the filters) in id order, one page (100) at a time:
+        `{"contacts": [...], "meta": {"total": ...}}` as the API answers.
 
         Keyset paging (`id_greater` + `orders[id]=ASC`) so deleting while iterating skips
-        nobody, which offset paging would.
+        nobody, which offset paging would. The end is a short page: `meta.total` is not trusted
+        to end a scan early (reading one page too many is safe, one too few is not).
         """
         params: dict[str, Any] = {"limit": PAGE_SIZE, "orders[id]": "ASC"}
         if updated_before is not None:
@@ -94,28 +96,46 @@ class ActiveCampaignHook(BaseHook):
                 "GET", "contacts", "list contacts", params={**params, "id_greater": last_id}
             ).json()
             contacts = page.get("contacts", [])
-            yield from contacts
+            yield page
             if len(contacts) < PAGE_SIZE:
                 return
             last_id = int(contacts[-1]["id"])
 
+    def iter_contacts(
+        self, *, updated_before: date | None = None, tag_id: str | None = None
+    ) -> Iterator[dict]:
+        """Every contact (or those matching the filters) in id order, streamed page by page."""
+        for page in self.iter_pages(updated_before=updated_before, tag_id=tag_id):
+            yield from page.get("contacts", [])
+
     def count_contacts(self, **filters: Any) -> int:
         """`meta.total` of a one-row page: what the account (or the filter) holds now."""
+        return self.sample_contact(**filters)[0]
+
+    def sample_contact(self, **filters: Any) -> tuple[int, dict | None]:
+        """`meta.total` and the one contact of a one-row page (its `udate` shows the account's
+        UTC offset), in one call."""
         page = self.api.request(
             "GET", "contacts", "count contacts", params={"limit": 1, **filters}
         ).json()
-        return int(page.get("meta", {}).get("total", 0))
+        contacts = page.get("contacts") or [None]
+        return int(page.get("meta", {}).get("total", 0)), contacts[0]
 
-    def get_contacts(self, ids: Sequence[str]) -> list[dict]:
-        """The contacts among `ids` that still exist, 100 per call through the `ids[]` filter."""
-        found: list[dict] = []
+    def iter_contacts_by_ids(self, ids: Sequence[str], tag_id: str | None = None) -> Iterator[dict]:
+        """The contacts among `ids` that still exist (and carry tag `tag_id`, when given), 100
+        per call through the `ids[]` filter, streamed a call at a time."""
         for start in range(0, len(ids), IDS_PER_FILTER):
             chunk = list(ids[start : start + IDS_PER_FILTER])
             params = [("ids[]", i) for i in chunk] + [("limit", PAGE_SIZE)]
+            if tag_id is not None:
+                params.append(("tagid", tag_id))
             page = self.api.request("GET", "contacts", "get contacts", params=params).json()
             wanted = set(chunk)
-            found.extend(c for c in page.get("contacts", []) if str(c.get("id")) in wanted)
-        return found
+            yield from (c for c in page.get("contacts", []) if str(c.get("id")) in wanted)
+
+    def get_contacts(self, ids: Sequence[str], tag_id: str | None = None) -> list[dict]:
+        """The contacts among `ids` that still exist, 100 per call through the `ids[]` filter."""
+        return list(self.iter_contacts_by_ids(ids, tag_id))
 
     def get_contact(self, contact_id: str) -> dict:
         """One contact with its related records; raises VendorNotFound when it is gone."""

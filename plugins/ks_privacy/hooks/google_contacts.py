@@ -57,6 +57,12 @@ def _error_detail(response: requests.Response) -> str:
         return ""
 
 
+def page_total(page: dict) -> int:
+    """The mailbox's contact count a connections page carries (`totalItems`; older answers
+    `totalPeople`)."""
+    return int(page.get("totalItems", page.get("totalPeople", 0)))
+
+
 def _is_stale_etag(exc: BaseException) -> bool:
     return (
         isinstance(exc, VendorError) and exc.status == 400 and exc.detail == "FAILED_PRECONDITION"
@@ -128,10 +134,11 @@ class GoogleContactsHook(GoogleBaseHook):
 
     # ---- reading ----------------------------------------------------------------------------
 
-    def iter_connections(
+    def iter_connection_pages(
         self, *, sort_order: str = "LAST_MODIFIED_ASCENDING", person_fields: str = PERSON_FIELDS
     ) -> Iterator[dict]:
-        """The mailbox's contacts, streamed a page (1000) at a time."""
+        """The mailbox's contacts a page (1000) at a time, as the API answers: `connections`,
+        `totalItems`, `nextPageToken`."""
         params = {"personFields": person_fields, "pageSize": PAGE_SIZE, "sortOrder": sort_order}
         token = None
         while True:
@@ -141,10 +148,17 @@ class GoogleContactsHook(GoogleBaseHook):
                 "list connections",
                 params={**params, **({"pageToken": token} if token else {})},
             ).json()
-            yield from page.get("connections", [])
+            yield page
             token = page.get("nextPageToken")
             if not token:
                 return
+
+    def iter_connections(
+        self, *, sort_order: str = "LAST_MODIFIED_ASCENDING", person_fields: str = PERSON_FIELDS
+    ) -> Iterator[dict]:
+        """The mailbox's contacts, streamed a page (1000) at a time."""
+        for page in self.iter_connection_pages(sort_order=sort_order, person_fields=person_fields):
+            yield from page.get("connections", [])
 
     def total(self) -> int:
         page = self.api.request(
@@ -153,13 +167,13 @@ class GoogleContactsHook(GoogleBaseHook):
             "count connections",
             params={"personFields": "metadata", "pageSize": 1},
         ).json()
-        return int(page.get("totalItems", page.get("totalPeople", 0)))
+        return page_total(page)
 
-    def batch_get(
+    def iter_batch_get(
         self, names: Sequence[str], person_fields: str = PERSON_FIELDS
-    ) -> dict[str, dict]:
-        """resourceName -> person, for those that exist (200 names per call)."""
-        found: dict[str, dict] = {}
+    ) -> Iterator[tuple[str, dict]]:
+        """(resourceName, person) for those that exist, 200 names per call, streamed a call at
+        a time."""
         for start in range(0, len(names), GET_BATCH):
             chunk = list(names[start : start + GET_BATCH])
             body = self.api.request(
@@ -171,8 +185,13 @@ class GoogleContactsHook(GoogleBaseHook):
             for item in body.get("responses", []):
                 person = item.get("person")
                 if person and not (item.get("status") or {}).get("code"):
-                    found[item.get("requestedResourceName") or person["resourceName"]] = person
-        return found
+                    yield item.get("requestedResourceName") or person["resourceName"], person
+
+    def batch_get(
+        self, names: Sequence[str], person_fields: str = PERSON_FIELDS
+    ) -> dict[str, dict]:
+        """resourceName -> person, for those that exist (200 names per call)."""
+        return dict(self.iter_batch_get(names, person_fields))
 
     def group_resource_name(self, name: str) -> str | None:
         """The contact group with exactly this name (e.g. the legal-hold group)."""
@@ -235,15 +254,29 @@ class GoogleContactsHook(GoogleBaseHook):
                 )
         return deleted, absent
 
-    @retry(retry=retry_if_exception(_is_stale_etag), stop=stop_after_attempt(3), reraise=True)
-    def update_fields(self, name: str, changes: dict[str, list[dict]]) -> dict:
+    def update_fields(
+        self, name: str, changes: dict[str, list[dict]], person: dict | None = None
+    ) -> dict:
         """Replace whole person fields with the current etag; an empty list empties the field.
 
-        The etag is read just before the write; when someone changed the contact in between
+        The etag is the one of `person` (its `etag` and `metadata`, e.g. from a batchGet just
+        before) or else read just before the write; when someone changed the contact in between
         (stale etag, 400 FAILED_PRECONDITION) it is read again and the write retried.
         Returns the person's metadata after the write (its new updateTime).
         """
-        person = self.get_person(name, "metadata")
+        if person is not None:
+            try:
+                return self._patch(name, changes, person)
+            except VendorError as exc:
+                if not _is_stale_etag(exc):
+                    raise
+        return self._update_reading_etag(name, changes)
+
+    @retry(retry=retry_if_exception(_is_stale_etag), stop=stop_after_attempt(3), reraise=True)
+    def _update_reading_etag(self, name: str, changes: dict[str, list[dict]]) -> dict:
+        return self._patch(name, changes, self.get_person(name, "metadata"))
+
+    def _patch(self, name: str, changes: dict[str, list[dict]], person: dict) -> dict:
         sources = [
             {"type": s["type"], "id": s.get("id"), "etag": s.get("etag")}
             for s in (person.get("metadata") or {}).get("sources") or []

@@ -7,12 +7,12 @@ and `adate` (last activity), whichever is latest.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterator, Mapping, Sequence
-from datetime import timedelta
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from ks_privacy.hooks._http import VendorError, VendorNotFound
-from ks_privacy.hooks.activecampaign import ActiveCampaignHook
+from ks_privacy.hooks.activecampaign import IDS_PER_FILTER, ActiveCampaignHook
 from ks_privacy.policy import SourcePolicy
 from ks_privacy.pseudonym import normalise_email
 from ks_privacy.sources.base import ActionResult, Outcome, ScanWindow, SourceRecord
@@ -27,9 +27,15 @@ RECTIFIABLE = {
     "email": "email",
 }
 RELATIONS = ("contactTags", "contactLists", "fieldValues", "trackingLogs", "geoIps")
-# `filters[updated_before]` takes a date in the account's time zone: ask for two days more than
-# the cutoff and let the policy decide exactly. Over-reading is safe, under-reading is not.
-DATE_FILTER_MARGIN = timedelta(days=2)
+# `filters[updated_before]` takes a date, read as midnight in the account's time zone. The date
+# asked for is the first whose midnight there is not before the cutoff, so the filter returns
+# every contact whose clock is at or before the cutoff and at most a day more; the policy then
+# decides exactly. Over-reading is safe, under-reading is not. The account's UTC offset comes
+# from a contact's `udate` (the API gives its times with the offset); ZONE_MARGIN covers a
+# daylight-saving change between that contact's date and the filter's. Without an offset the
+# earliest zone on Earth (UTC+14) is assumed.
+ZONE_MARGIN = timedelta(hours=2)
+EARLIEST_ZONE = timedelta(hours=14)
 
 
 def categories_of(contact: Mapping[str, Any]) -> frozenset[str]:
@@ -45,6 +51,28 @@ def categories_of(contact: Mapping[str, Any]) -> frozenset[str]:
     return frozenset(present)
 
 
+def account_offset(contact: Mapping[str, Any] | None) -> timedelta | None:
+    """The account's UTC offset as a contact's `udate` (or `cdate`) shows it."""
+    for key in ("udate", "cdate"):
+        text = (contact or {}).get(key)
+        if not text or str(text).startswith("0000"):
+            continue
+        try:
+            return datetime.fromisoformat(str(text).replace("Z", "+00:00")).utcoffset()
+        except ValueError:
+            continue
+    return None
+
+
+def updated_before_date(cutoff: datetime, offset: timedelta | None) -> date:
+    """The date for `filters[updated_before]` (strict: `udate` before that date's midnight in the
+    account's zone): the earliest whose midnight there is after `cutoff`, so no contact with a
+    clock at or before the cutoff is left out."""
+    ahead = EARLIEST_ZONE if offset is None else offset + ZONE_MARGIN
+    local = (cutoff + ahead).replace(tzinfo=None)  # the cutoff on the account's clock, or later
+    return local.date() + timedelta(days=1)
+
+
 def ip_text(value: str | None) -> str | None:
     """AC stores IPv4 addresses as an integer string ("2130706433" is 127.0.0.1)."""
     if not value or str(value) == "0":
@@ -58,22 +86,21 @@ def ip_text(value: str | None) -> str | None:
 class ActiveCampaignSource:
     name = "activecampaign"
     manual_erasure = False
+    one_record_per_person = True  # two contacts for one address need a human: never guess
     erase_batch_size = 25  # no bulk delete in the API: this only sets how often evidence is flushed
 
     def __init__(self, policy: SourcePolicy, hook: ActiveCampaignHook | None = None):
         self.policy = policy
         self.hook = hook or ActiveCampaignHook(policy.connection)
+        self._scan_total: int | None = None  # `meta.total` as the latest scan read it
 
     # ---- reading ----------------------------------------------------------------------------
 
-    def _held_ids(self) -> frozenset[str]:
+    def _hold_tag_id(self) -> str | None:
         tag = self.policy.legal_hold.tag
-        tag_id = self.hook.tag_id(tag) if tag else None
-        if tag_id is None:
-            return frozenset()
-        return frozenset(str(c["id"]) for c in self.hook.iter_contacts(tag_id=tag_id))
+        return self.hook.tag_id(tag) if tag else None
 
-    def _record(self, contact: Mapping[str, Any], held: frozenset[str]) -> SourceRecord:
+    def _record(self, contact: Mapping[str, Any], held: bool) -> SourceRecord:
         updated = parse_timestamp(contact.get("udate"))
         return SourceRecord(
             ref=str(contact["id"]),
@@ -84,26 +111,68 @@ class ActiveCampaignSource:
                 "updated": updated,
                 "engaged": parse_timestamp(contact.get("adate")),
             },
-            held=str(contact["id"]) in held,
+            held=held,
             vendor_stamp=updated,
         )
 
     def total(self) -> int:
-        return self.hook.count_contacts()
+        """The account's `meta.total`: the one a scan just read (it asks anyway), else asked."""
+        seen, self._scan_total = self._scan_total, None
+        return seen if seen is not None else self.hook.count_contacts()
 
     def scan(self, window: ScanWindow) -> Iterator[SourceRecord]:
-        held = self._held_ids()
+        """Contacts in id order, each with its legal hold. The held contacts are a second
+        id-ordered stream (the tag's filter, with the same date filter) walked alongside, so
+        memory stays flat whatever the account's size.
+
+        Incremental: the contacts not updated since the cutoff's date (see
+        `updated_before_date`), then the ledger's refs (`extra_refs`) not among them, 100 a
+        call, with their holds (the tag's filter on the same ids)."""
+        tag_id = self._hold_tag_id()
         if window.full:
-            for contact in self.hook.iter_contacts():
-                yield self._record(contact, held)
+            pages = self.hook.iter_pages()
+            held = self._held_ids(tag_id, None)
+            yield from self._with_holds(self._contacts(pages, remember_total=True), held)
             return
-        before = (window.cutoff + DATE_FILTER_MARGIN).date()
+        total, sample = self.hook.sample_contact()
+        self._scan_total = total
+        before = updated_before_date(window.cutoff, account_offset(sample))
         pending = set(window.extra_refs)
-        for contact in self.hook.iter_contacts(updated_before=before):
-            pending.discard(str(contact["id"]))
-            yield self._record(contact, held)
-        for contact in self.hook.get_contacts(sorted(pending, key=int)):
-            yield self._record(contact, held)
+        contacts = self.hook.iter_contacts(updated_before=before)
+        for record in self._with_holds(contacts, self._held_ids(tag_id, before)):
+            pending.discard(record.ref)
+            yield record
+        ordered = sorted(pending, key=int)
+        for start in range(0, len(ordered), IDS_PER_FILTER):
+            chunk = ordered[start : start + IDS_PER_FILTER]
+            found = self.hook.get_contacts(chunk)
+            held = set()
+            if found and tag_id is not None:
+                held = {str(c["id"]) for c in self.hook.get_contacts(chunk, tag_id=tag_id)}
+            for contact in found:
+                yield self._record(contact, str(contact["id"]) in held)
+
+    def _contacts(self, pages: Iterable[dict], remember_total: bool) -> Iterator[dict]:
+        for i, page in enumerate(pages):
+            if i == 0 and remember_total:  # an unfiltered first page counts the whole account
+                self._scan_total = int(page.get("meta", {}).get("total", 0))
+            yield from page.get("contacts", [])
+
+    def _held_ids(self, tag_id: str | None, before: date | None) -> Iterator[int]:
+        if tag_id is None:
+            return iter(())
+        return (int(c["id"]) for c in self.hook.iter_contacts(updated_before=before, tag_id=tag_id))
+
+    def _with_holds(
+        self, contacts: Iterable[dict], held_ids: Iterator[int]
+    ) -> Iterator[SourceRecord]:
+        """Merge two id-ordered streams: each contact, held if the held stream has its id."""
+        next_held = next(held_ids, None)
+        for contact in contacts:
+            cid = int(contact["id"])
+            while next_held is not None and next_held < cid:
+                next_held = next(held_ids, None)
+            yield self._record(contact, next_held == cid)
 
     def find(self, email: str) -> list[SourceRecord]:
         """The `email` filter is exact (not `search`, a substring match), asked with the
@@ -116,8 +185,12 @@ class ActiveCampaignSource:
             for c in self.hook.contacts_with_email(wanted)
             if normalise_email(c.get("email") or "") == wanted
         ]
-        held = self._held_ids() if matches else frozenset()
-        return [self._record(c, held) for c in matches]
+        tag_id = self._hold_tag_id() if matches else None
+        held: set[str] = set()
+        if tag_id is not None:
+            ids = [str(c["id"]) for c in matches]
+            held = {str(c["id"]) for c in self.hook.get_contacts(ids, tag_id=tag_id)}
+        return [self._record(c, str(c["id"]) in held) for c in matches]
 
     def present(self, refs: Sequence[str]) -> dict[str, frozenset[str] | None]:
         found = {str(c["id"]): categories_of(c) for c in self.hook.get_contacts(list(refs))}

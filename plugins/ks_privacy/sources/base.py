@@ -63,6 +63,7 @@ class Source(Protocol):
     name: str
     manual_erasure: bool  # True where the vendor offers no delete API (Tawk)
     erase_batch_size: int  # refs per erase() call: what the vendor's bulk delete takes
+    one_record_per_person: bool  # more than one match for an address stops a request
 
     def total(self) -> int:
         """How many records the source holds now (for the guard's fraction)."""
@@ -90,3 +91,14 @@ class Source(Protocol):
 
     def withdraw_consent(self, email: str) -> dict[str, int]:
         """Stop processing based on consent (unsubscribe, stop tracking); returns counts."""
+
+
+@runtime_checkable
+class BatchRedaction(Protocol):
+    """Optional, for sources whose vendor makes a batch of redactions cheaper than one record at
+    a time (Google: one batchGet reads the etags of 200 contacts). The sweep uses it when there."""
+
+    redact_batch_size: int  # items per redact_many() call
+
+    def redact_many(self, items: Sequence[tuple[str, Sequence[str]]]) -> Iterator[ActionResult]:
+        """Redact (ref, categories) items; one result per item, yielded as each is done."""

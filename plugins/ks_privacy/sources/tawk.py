@@ -36,6 +36,7 @@ class NoDeleteApi(RuntimeError):
 class TawkSource:
     name = "tawk"
     manual_erasure = True
+    one_record_per_person = False  # many chats per person are normal
     erase_batch_size = 100
 
     def __init__(self, policy: SourcePolicy, hook: TawkHook | None = None):

@@ -25,6 +25,12 @@ from ks_privacy.timeutil import as_utc
 
 DELETE_BATCH = 5000
 CATEGORIES = frozenset({"website_activity", "ip_address"})
+_optouts = sa.Table(
+    "tracking_optouts",
+    sa.MetaData(),
+    sa.Column("subject_ref", sa.String(64), primary_key=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
 _events = sa.table(
     "page_events",
     sa.column("id"),
@@ -62,6 +68,7 @@ def _where(ref: str):
 class WebsiteActivitySource:
     name = "website_activity"
     manual_erasure = False
+    one_record_per_person = False  # many visitors (browsers) per person
     erase_batch_size = 1  # one day (or visitor) per call; the call itself deletes in batches
 
     def __init__(self, policy: SourcePolicy, engine: sa.Engine | None = None):
@@ -240,5 +247,18 @@ class WebsiteActivitySource:
         return ["email"]
 
     def withdraw_consent(self, email: str) -> dict[str, int]:
-        """Tracking stops at the site (its consent banner); here we report what is held."""
-        return {"visitors": len(self._visitors(email))}
+        """Stop tracking the person: an opt-out (their pseudonym, never the address) in the
+        store's `tracking_optouts` table, which the site's tracker checks before recording."""
+        from ks_privacy.pseudonym import pseudonymiser_from_airflow
+
+        subject = pseudonymiser_from_airflow()(email)
+        _optouts.create(self.engine, checkfirst=True)
+        with self.engine.begin() as conn:
+            known = conn.execute(
+                sa.select(_optouts.c.subject_ref).where(_optouts.c.subject_ref == subject)
+            ).first()
+            if known is None:
+                conn.execute(
+                    sa.insert(_optouts).values(subject_ref=subject, created_at=datetime.now(UTC))
+                )
+        return {"visitors": len(self._visitors(email)), "tracking_optout": 1}

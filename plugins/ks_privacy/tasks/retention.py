@@ -43,6 +43,47 @@ def guard(source_name: str) -> dict:
     return sweep.guard(step_for(source_name), override=override)
 
 
+def purge_exports() -> int:
+    """Access exports are personal data too: delete those older than the policy's
+    `export_retention_days`, with evidence per export (its request reference only)."""
+    from ks_privacy.evidence import Evidence
+    from ks_privacy.export import expired_exports
+
+    context = get_current_context()
+    policy = runtime.policy()
+    expired = expired_exports(policy.export_retention_days, runtime.reference_time(context))
+    if not expired:
+        return 0
+    if context["params"]["dry_run"]:
+        log.info("dry run: %d expired exports would be deleted", len(expired))
+        return 0
+    trail = runtime.audit_trail()
+    for folder in expired:
+        trail.append(
+            [
+                Evidence(
+                    event="export.purge.intent",
+                    outcome="intent",
+                    source="exports",
+                    record_ref=folder.name,
+                )
+            ]
+        )
+        folder.rmdir(recursive=True) if folder.is_dir() else folder.unlink()
+        trail.append(
+            [
+                Evidence(
+                    event="export.purge.outcome",
+                    outcome="erased",
+                    source="exports",
+                    record_ref=folder.name,
+                    rule=f"export>{policy.export_retention_days}d",
+                )
+            ]
+        )
+    return len(expired)
+
+
 def report(sources: list[str]) -> dict:
     """The run's table per source and category; fails the run if anything needs a human."""
     context = get_current_context()

@@ -136,7 +136,7 @@ def locate() -> dict:
     for name in policy.enabled_sources():
         source = build_source(policy, name)
         records = source.find(params.email)
-        if getattr(source, "one_record_per_person", False) and len(records) > 1:
+        if source.one_record_per_person and len(records) > 1:
             trail.append(
                 [
                     Evidence(

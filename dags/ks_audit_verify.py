@@ -1,0 +1,64 @@
+"""
+### ks_audit_verify: prove, every day, that the privacy statement's promises were kept
+
+Reads the audit database (connection `ks_audit_db`) and changes nothing in it.
+
+- **verify_chain** walks the hash chain of `ks_evidence` from the first row. Success logs the
+  length and the head (`ANCHOR seq:hash`, for auditors to note down); an edited, removed or
+  reordered row fails the task and names the first bad row. Param `anchors` (`SEQ:HASH`, as
+  logged on earlier days) also checks that the chain still holds rows noted before.
+- **check_verifications**: every `erased`/`redacted` outcome has a later `verify` read-back
+  that found the record gone (param `verify_grace_hours` for runs still in progress).
+- **check_requests**: every request in the register `ks_requests` was closed within four
+  weeks of receipt, or is flagged; open requests past their due date fail the task.
+- **report** writes the auditor report for the `period_days` before the run (HTML with
+  charts, the CSV of the evidence, a JSON summary) to Airflow variable `ks_audit_report_base`
+  (default `$AIRFLOW_HOME/ks-audit-reports/`), and as `latest.*` for the auditors' page.
+
+Every result is also in the task logs, one line per finding. See the README, "For auditors".
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import Param, dag, task
+
+from ks_privacy.audit import tasks
+from ks_privacy.dag_support import DEFAULT_ARGS
+
+
+@dag(
+    schedule="@daily",
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    doc_md=__doc__,
+    default_args=DEFAULT_ARGS,
+    tags=["privacy", "audit"],
+    params={
+        "period_days": Param(
+            31, type="integer", minimum=1, maximum=400, description="Days the report covers."
+        ),
+        "verify_grace_hours": Param(
+            24,
+            type="integer",
+            minimum=0,
+            maximum=168,
+            description="How long an erasure may wait for its read-back before it is a problem.",
+        ),
+        "anchors": Param(
+            [],
+            type="array",
+            items={"type": "string", "pattern": "^[0-9]+:[0-9a-f]{64}$"},
+            description="Rows noted down earlier (SEQ:HASH) that the chain must still contain.",
+        ),
+    },
+)
+def ks_audit_verify():
+    task(tasks.verify_chain, task_id="verify_chain", retries=1)()
+    task(tasks.check_verifications, task_id="check_verifications", retries=1)()
+    task(tasks.check_requests, task_id="check_requests", retries=1)()
+    task(tasks.write_report, task_id="report")()
+
+
+ks_audit_verify()

@@ -1,0 +1,162 @@
+"""`python -m ks_privacy ...`: the auditor's commands and the policy report.
+
+    python -m ks_privacy policy
+    python -m ks_privacy audit verify [--anchor SEQ:HASH ...] [--grace-hours 24]
+    python -m ks_privacy audit verify --csv ks-audit_....csv [--expect-prev HASH]
+    python -m ks_privacy audit report [--from 2026-11-01 --to 2026-11-30 | --days 31] [--out URL]
+    python -m ks_privacy audit lookup            (asks for the e-mail address; never argv)
+
+The audit database is `--db URL` (SQLAlchemy URL) or the Airflow connection `ks_audit_db`
+(env AIRFLOW_CONN_KS_AUDIT_DB or a secrets backend). Exit status 1 means a check failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from ks_privacy.audit import checks, csvcheck, lookup, store
+
+
+def _engine(args):
+    from ks_privacy.audit_db import engine_for_connection, engine_for_url
+
+    if args.db:
+        return engine_for_url(args.db)
+    return engine_for_connection()
+
+
+def _policy():
+    from ks_privacy.policy import load_policy
+
+    return load_policy()
+
+
+def cmd_policy(_args) -> int:
+    for line in _policy().report_lines():
+        print(line)
+    return 0
+
+
+def cmd_verify(args) -> int:
+    if args.csv:
+        with open(args.csv, encoding="utf-8", newline="") as stream:
+            result = csvcheck.verify_csv(stream, args.expect_prev)
+        print(result.summary())
+        return 0 if result.ok else 1
+    anchors = tuple(checks.parse_anchor(a) for a in args.anchor)
+    engine = _engine(args)
+    status = checks.check_all(
+        engine,
+        datetime.now(UTC),
+        _policy().request_deadline_days,
+        timedelta(hours=args.grace_hours),
+        anchors,
+    )
+    for line in status.lines():
+        print(line)
+    if status.chain.report.ok and status.chain.report.head_seq:
+        report_ = status.chain.report
+        print(f"ANCHOR {report_.head_seq}:{report_.head_hash}")
+    return 0 if status.ok else 1
+
+
+def _period(args) -> tuple[datetime, datetime]:
+    if args.date_from or args.date_to:
+        last = date.fromisoformat(args.date_to) if args.date_to else datetime.now(UTC).date()
+        first = date.fromisoformat(args.date_from) if args.date_from else last - timedelta(days=30)
+        if first > last:
+            raise SystemExit("--from is after --to")
+        return store.day_start(first), store.day_start(last + timedelta(days=1))
+    end = datetime.now(UTC)
+    return end - timedelta(days=args.days), end
+
+
+def cmd_report(args) -> int:
+    from ks_privacy.audit import report  # matplotlib and Airflow's storage: only when needed
+
+    start, end = _period(args)
+    out = args.out or store.report_base_url()
+    if "://" not in out:
+        out = Path(out).resolve().as_uri() + "/"
+    now = min(datetime.now(UTC), end) if args.date_to else datetime.now(UTC)
+    written = report.write(_engine(args), _policy(), start, end, now, base=out)
+    print(f"report: {written.html}")
+    print(f"evidence CSV: {written.csv} ({written.rows} rows, sha256 {written.csv_sha256})")
+    print(f"summary: {written.json}")
+    print("all checks pass" if written.ok else "PROBLEMS found: see the report's first section")
+    return 0
+
+
+def read_email(prompt: str = "E-mail address to look up (not shown, not stored): ") -> str:
+    """From the terminal without echo, or one line from piped stdin: never from argv."""
+    if sys.stdin.isatty():
+        return getpass.getpass(prompt)
+    return sys.stdin.readline().strip()
+
+
+def cmd_lookup(args) -> int:
+    email = read_email()
+    try:
+        subject = lookup.pseudonym_of(email)
+    except lookup.NotAnEmail as exc:
+        print(f"lookup: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        del email
+    history = lookup.history(_engine(args), subject)
+    for line in history.lines():
+        print(line)
+    if not history.evidence and not history.requests:
+        print("no evidence for this pseudonym (never in a swept system, or a different address)")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="python -m ks_privacy", description=__doc__.split("\n")[0])
+    commands = top.add_subparsers(dest="command", required=True)
+    commands.add_parser("policy", help="the retention policy as the sweep applies it").set_defaults(
+        func=cmd_policy
+    )
+    audit = commands.add_parser("audit", help="check, report and look up the audit trail")
+    audit_cmds = audit.add_subparsers(dest="audit_command", required=True)
+
+    def with_db(sub):
+        sub.add_argument(
+            "--db", help="SQLAlchemy URL of the audit database (default: connection ks_audit_db)"
+        )
+        return sub
+
+    verify = with_db(audit_cmds.add_parser("verify", help="chain, read-backs, request deadlines"))
+    verify.add_argument(
+        "--anchor",
+        action="append",
+        default=[],
+        metavar="SEQ:HASH",
+        help="a row noted down earlier that the chain must still hold",
+    )
+    verify.add_argument("--grace-hours", type=int, default=24)
+    verify.add_argument("--csv", help="verify a report's evidence CSV instead (no database)")
+    verify.add_argument("--expect-prev", help="with --csv: the previous report's last hash")
+    verify.set_defaults(func=cmd_verify)
+
+    rep = with_db(audit_cmds.add_parser("report", help="write the HTML/CSV/JSON report"))
+    rep.add_argument("--from", dest="date_from", help="first day, YYYY-MM-DD (UTC)")
+    rep.add_argument("--to", dest="date_to", help="last day, YYYY-MM-DD (UTC, inclusive)")
+    rep.add_argument("--days", type=int, default=31, help="without --from/--to: the last N days")
+    rep.add_argument("--out", help="folder or storage URL (default: variable ks_audit_report_base)")
+    rep.set_defaults(func=cmd_report)
+
+    look = with_db(
+        audit_cmds.add_parser("lookup", help="evidence of one person (asks for the e-mail address)")
+    )
+    look.set_defaults(func=cmd_lookup)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return int(args.func(args) or 0)

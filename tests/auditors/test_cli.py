@@ -1,0 +1,121 @@
+"""`python -m ks_privacy`: the policy report and the auditor's commands. The lookup reads the
+address from stdin (a prompt on a terminal), never from argv, and never prints it."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ks_privacy.audit import cli
+from tests.auditors.conftest import PEOPLE, TAMPERING, pseudonym, seed_evidence, tamper
+from tests.conftest import REPO
+from tests.fixtures.sandbox import PSEUDONYM_KEY
+
+
+def _python_m(*args: str, stdin: str = "", env: dict | None = None) -> subprocess.CompletedProcess:
+    environment = {**os.environ, "PYTHONPATH": f"{REPO / 'plugins'}:{REPO}", **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "ks_privacy", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=environment,
+        cwd=REPO,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_policy_report(capsys):
+    assert cli.main(["policy"]) == 0
+    out = capsys.readouterr().out
+    assert "phone               160 d  yes" in out
+    assert "gap: gender has no published term" in out
+
+
+def test_lookup_from_the_command_line(audit_url, audit_engine):
+    seed_evidence(audit_engine)
+    url = audit_url.render_as_string(hide_password=False)
+    email = PEOPLE["anna"]
+    result = _python_m(
+        "audit",
+        "lookup",
+        "--db",
+        url,
+        stdin=email.upper() + "\n",  # any spelling of the address finds the same person
+        env={"AIRFLOW_VAR_KS_PSEUDONYM_KEY": PSEUDONYM_KEY},
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"pseudonym {pseudonym(email)}: " in result.stdout
+    assert "activecampaign: 1x erase.outcome erased, 1x verify verified" in result.stdout
+    assert (
+        "tawk: 1x manual.confirmed erased, 1x manual.requested requested, 1x verify verified"
+        in (result.stdout)
+    )
+    assert "request REQ-2026-001 (erasure)" in result.stdout
+    for text in (result.stdout, result.stderr):
+        assert email.lower() not in text.lower()
+
+
+def test_lookup_refuses_what_is_not_an_address(audit_url, monkeypatch, capsys):
+    monkeypatch.setenv("AIRFLOW_VAR_KS_PSEUDONYM_KEY", PSEUDONYM_KEY)
+    monkeypatch.setattr(sys, "stdin", io.StringIO("not an address\n"))
+    assert cli.main(["audit", "lookup", "--db", str(audit_url)]) == 2
+    captured = capsys.readouterr()
+    assert "does not look like an e-mail address" in captured.err
+    assert "not an address" not in captured.err + captured.out
+
+
+def test_verify_and_report_commands(audit_url, audit_engine, tmp_path, capsys):
+    rows = seed_evidence(audit_engine).rows
+    url = audit_url.render_as_string(hide_password=False)
+    assert cli.main(["audit", "verify", "--db", url]) == 0
+    out = capsys.readouterr().out
+    assert f"audit chain intact: {rows} rows, head #{rows}" in out
+    anchor = next(line for line in out.splitlines() if line.startswith("ANCHOR ")).split()[1]
+    assert cli.main(["audit", "verify", "--db", url, "--anchor", anchor]) == 0
+
+    out_dir = tmp_path / "out"
+    assert cli.main(["audit", "report", "--db", url, "--days", "3", "--out", str(out_dir)]) == 0
+    printed = capsys.readouterr().out
+    assert "evidence CSV: file://" in printed and f"({rows} rows" in printed
+    (csv_file,) = [p for p in out_dir.glob("ks-audit_*.csv")]
+    assert {p.name for p in out_dir.glob("latest.*")} == {
+        "latest.html",
+        "latest.csv",
+        "latest.json",
+    }
+    assert cli.main(["audit", "verify", "--csv", str(csv_file)]) == 0
+    assert f"evidence CSV intact: {rows} rows, #1..#{rows}" in capsys.readouterr().out
+
+    statements, bad_seq, _ = TAMPERING["edit"]
+    tamper(audit_engine, *statements)
+    assert cli.main(["audit", "verify", "--db", url]) == 1
+    assert f"PROBLEM (chain): audit chain BROKEN at row #{bad_seq}" in capsys.readouterr().out
+    # the CSV written before the tampering still verifies: it is the auditor's own copy
+    assert cli.main(["audit", "verify", "--csv", str(csv_file)]) == 0
+
+
+@pytest.mark.parametrize("argv", [["audit", "lookup", "someone@example.nl"]])
+def test_the_address_is_not_accepted_on_the_command_line(argv, capsys):
+    with pytest.raises(SystemExit):
+        cli.main(argv)
+    assert "unrecognized arguments" in capsys.readouterr().err
+
+
+def test_plugin_loader_does_not_run_the_commands(tmp_path):
+    """Airflow imports every .py file under its plugins folder by file stem: __main__.py then
+    runs as a module named "__main__" and must not start the CLI inside Airflow."""
+    import importlib.machinery
+    import importlib.util
+
+    main_file = Path(REPO / "plugins" / "ks_privacy" / "__main__.py")
+    loader = importlib.machinery.SourceFileLoader("__main__", str(main_file))
+    spec = importlib.util.spec_from_loader("__main__", loader)
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)  # would raise SystemExit if it ran the CLI

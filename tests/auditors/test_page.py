@@ -1,0 +1,251 @@
+"""The auditors' page (plugin `ks_audit`) in a real Airflow API server app, served over HTTP:
+refused without a signed-in user, and in a real headless Chromium: it loads, shows the chain
+status, filters the evidence and looks a person up, without the address going anywhere."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from ks_privacy.audit import report
+from ks_privacy.audit_db import engine_for_url, migrate
+from ks_privacy.policy import load_policy
+from tests.auditors.conftest import PEOPLE, airflow_url, pseudonym, seed_evidence
+from tests.conftest import REPO
+from tests.fixtures.postgres import ADMIN_URL
+from tests.fixtures.sandbox import PSEUDONYM_KEY
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _reset_plugins() -> None:
+    from airflow import plugins_manager
+
+    for value in vars(plugins_manager).values():
+        if callable(getattr(value, "cache_clear", None)):
+            value.cache_clear()
+
+
+@pytest.fixture(scope="module")
+def server(pg_admin, airflow_db, tmp_path_factory):
+    """Airflow's API server app (core API, auth, plugins) with only our plugin in its plugins
+    folder, served by uvicorn on a free port, reading a seeded audit database."""
+    import uvicorn
+    from airflow import settings
+    from airflow.api_fastapi.app import create_app, get_auth_manager
+    from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
+
+    name = f"ks_test_{uuid.uuid4().hex[:12]}"
+    with pg_admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = sa.make_url(ADMIN_URL).set(database=name)
+    engine = engine_for_url(url)
+    migrate(engine)
+    seeded = seed_evidence(engine)
+    reports = tmp_path_factory.mktemp("reports")
+    plugins = tmp_path_factory.mktemp("plugins")
+    (plugins / "ks_audit_plugin.py").symlink_to(REPO / "plugins" / "ks_audit_plugin.py")
+    end = datetime.now(UTC) + timedelta(minutes=1)
+    report.write(engine, load_policy(), end - timedelta(days=31), end, end, base=reports.as_uri())
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("AIRFLOW_CONN_KS_AUDIT_DB", airflow_url(url))
+        mp.setenv("AIRFLOW_VAR_KS_PSEUDONYM_KEY", PSEUDONYM_KEY)
+        mp.setenv("AIRFLOW_VAR_KS_AUDIT_REPORT_BASE", reports.as_uri() + "/")
+        # the repository's plugins folder also holds the ks_privacy package, which Airflow's
+        # loader would import file by file; serve our plugin file alone
+        mp.setattr(settings, "PLUGINS_FOLDER", str(plugins))
+        _reset_plugins()
+        app = create_app(apps="core")
+        port = _free_port()
+        uv = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+        )
+        thread = threading.Thread(target=uv.run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 60
+        while not uv.started:
+            assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+            time.sleep(0.05)
+
+        def token(username: str = "auditor", role: str = "viewer") -> str:
+            user = SimpleAuthManagerUser(username=username, role=role)
+            return get_auth_manager().generate_jwt(user)
+
+        try:
+            yield {"base": f"http://127.0.0.1:{port}", "token": token, "seeded": seeded}
+        finally:
+            uv.should_exit = True
+            thread.join(10)
+    _reset_plugins()
+    engine.dispose()
+    with pg_admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+PROTECTED = [
+    ("GET", "/ks-audit/"),
+    ("GET", "/ks-audit/report"),
+    ("GET", "/ks-audit/report.csv"),
+    ("GET", "/ks-audit/evidence.csv"),
+    ("GET", "/ks-audit/status.json"),
+    ("POST", "/ks-audit/lookup"),
+]
+
+
+def test_without_a_signed_in_user_everything_is_refused(server):
+    with httpx.Client(base_url=server["base"], timeout=30) as client:
+        for method, path in PROTECTED:
+            data = {"email": PEOPLE["anna"]} if method == "POST" else None
+            response = client.request(method, path, data=data)
+            assert response.status_code == 401, (method, path)
+            assert "Sign in first" in response.text
+            assert "ps_" not in response.text and "ks_evidence" not in response.text
+        client.cookies.set("_token", "forged.token.value")
+        assert client.get("/ks-audit/").status_code == 403
+        expired = client.get("/ks-audit/", headers={"Authorization": "Bearer nope"})
+        assert expired.status_code == 403
+
+
+def test_the_page_shows_status_report_and_filtered_evidence(server):
+    headers = {"Authorization": f"Bearer {server['token']()}"}
+    with httpx.Client(base_url=server["base"], headers=headers, timeout=30) as client:
+        page = client.get("/ks-audit/")
+        assert page.status_code == 200
+        rows = server["seeded"].rows
+        assert f"audit chain intact: {rows} rows, head #{rows}" in page.text
+        assert "default-src 'none'" in page.headers["content-security-policy"]
+        assert page.headers["cache-control"] == "no-store"
+        assert "Open the report" in page.text
+        assert f"{rows} matching rows" in page.text
+
+        tawk = client.get("/ks-audit/", params={"source": "tawk"})
+        assert "4 matching rows" in tawk.text
+        assert "activecampaign</td>" not in tawk.text.split('id="evidence-table"')[1]
+
+        latest = client.get("/ks-audit/report")
+        assert latest.status_code == 200 and "privacy audit report" in latest.text
+        assert client.get("/ks-audit/report.csv").text.startswith("seq,recorded_at,")
+        exported = client.get("/ks-audit/evidence.csv", params={"event": "verify"})
+        assert len(exported.text.strip().splitlines()) == 1 + 4
+
+        plugins = client.get("/api/v2/plugins").json()["plugins"]
+        (ours,) = [p for p in plugins if p["name"] == "ks_audit"]
+        assert ours["fastapi_apps"][0]["url_prefix"] == "/ks-audit"
+        assert ours["external_views"][0]["url_route"] == "ks-audit"
+
+
+def test_lookup_takes_the_address_in_the_body_only(server, capfd):
+    headers = {"Authorization": f"Bearer {server['token']()}"}
+    email = PEOPLE["bram"]
+    with httpx.Client(base_url=server["base"], headers=headers, timeout=30) as client:
+        capfd.readouterr()
+        found = client.post("/ks-audit/lookup", data={"email": email})
+        assert found.status_code == 200
+        assert pseudonym(email) in found.text
+        assert "1x erase.outcome erased" in found.text
+        assert email.strip().lower() not in found.text.lower()
+        assert "Bram.Jansen" not in found.text
+        assert client.post("/ks-audit/lookup", data={"email": "nonsense"}).status_code == 400
+        logged = capfd.readouterr()
+        assert "/ks-audit/lookup" in logged.out  # the request is in the access log ...
+        assert "bram.jansen" not in (logged.out + logged.err).lower()  # ... the address is not
+        # the lookup never takes the address from a URL (which would land in logs and history)
+        as_url = client.get("/ks-audit/lookup", params={"email": "x@example.invalid"})
+        assert as_url.status_code == 405
+
+
+def test_in_a_real_headless_chromium(server, tmp_path):
+    if not (CHROMIUM and CHROMEDRIVER):
+        if os.environ.get("KS_SKIP_BROWSER") == "1":
+            pytest.skip("KS_SKIP_BROWSER=1")
+        pytest.fail(
+            "the page test needs Debian's chromium and chromium-driver: "
+            "apt-get install -y chromium chromium-driver (or set KS_SKIP_BROWSER=1)",
+            pytrace=False,
+        )
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={tmp_path / 'profile'}",
+    ):
+        options.add_argument(flag)
+    os.environ.setdefault("SE_AVOID_STATS", "true")
+    options.add_argument("--window-size=1280,1600")
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    wait = WebDriverWait(driver, 30)
+    shots = os.environ.get("KS_SCREENSHOT_DIR")  # set it to look at what the test saw
+
+    def shot(name: str) -> None:
+        if shots:
+            driver.save_screenshot(os.path.join(shots, f"{name}.png"))
+
+    try:
+        # not signed in: refused
+        driver.get(server["base"] + "/ks-audit/")
+        assert "Sign in first" in driver.find_element(By.TAG_NAME, "h1").text
+        shot("0-refused")
+
+        # signed in the way the Airflow UI is: its `_token` cookie
+        driver.add_cookie({"name": "_token", "value": server["token"](), "path": "/"})
+        driver.get(server["base"] + "/ks-audit/")
+        status = wait.until(ec.presence_of_element_located((By.ID, "chain-status")))
+        rows = server["seeded"].rows
+        assert status.text.startswith(f"audit chain intact: {rows} rows, head #{rows} ")
+        assert "ok" in status.get_attribute("class")
+        shot("1-overview")
+
+        # filter the evidence table
+        Select(driver.find_element(By.NAME, "event")).select_by_value("erase.outcome")
+        driver.find_element(By.ID, "filter-submit").click()
+        wait.until(ec.text_to_be_present_in_element((By.ID, "evidence-count"), "3 matching"))
+        cells = driver.find_elements(By.CSS_SELECTOR, "#evidence-table tbody td:nth-child(3)")
+        assert {c.text for c in cells} == {"erase.outcome"}
+        shot("2-filtered")
+
+        # look a person up
+        email = PEOPLE["anna"]
+        field = driver.find_element(By.ID, "lookup-email")
+        field.send_keys(email)
+        driver.find_element(By.ID, "lookup-submit").click()
+        shown = wait.until(ec.presence_of_element_located((By.ID, "pseudonym")))
+        shot("3-lookup")
+        assert shown.text == pseudonym(email)
+        assert int(driver.find_element(By.ID, "lookup-count").text) == 8  # 6 sweep, 2 request
+        summary = driver.find_element(By.ID, "lookup-summary").text
+        assert "manual.confirmed erased" in summary and "erase.outcome erased" in summary
+        assert email not in driver.page_source
+        assert driver.find_element(By.ID, "lookup-email").get_attribute("value") == ""
+        assert "/ks-audit/lookup" in driver.current_url and email not in driver.current_url
+    finally:
+        driver.quit()
