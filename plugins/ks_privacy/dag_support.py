@@ -75,7 +75,7 @@ def request_params(reasons: tuple[str, ...] | None = None, **extra) -> dict:
 
 def pool_for(source: str) -> str:
     """One Airflow pool per vendor account: tasks share its rate limit instead of racing for it.
-    Created by `scripts/setup-airflow` (and airflow-init in compose)."""
+    Created by `scripts/init_deployment.py` (airflow-init in compose, and the distributed test)."""
     return f"ks_{source}"
 
 

@@ -56,7 +56,7 @@ def test_schema_creation_is_idempotent_and_versioned(any_audit_engine):
     assert migrate(any_audit_engine) == []
     with any_audit_engine.connect() as conn:
         versions = [r[0] for r in conn.exec_driver_sql("SELECT version FROM ks_schema_version")]
-    assert versions == [1, 2]
+    assert versions == [1, 2, 3]
 
 
 @pytest.mark.parametrize(

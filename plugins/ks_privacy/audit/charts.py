@@ -1,6 +1,7 @@
 """The report's charts: matplotlib figures rendered to PNG and embedded as base64 data URIs, so
 the HTML needs nothing from outside. `Figure` is used directly (never pyplot): no global state,
-no display backend, safe in a task or a web worker thread."""
+no display backend, safe in a task or a web worker thread. It is imported when a chart is drawn,
+as every Airflow task process loads the plugins that import this module."""
 
 from __future__ import annotations
 
@@ -8,8 +9,6 @@ import base64
 import io
 from collections.abc import Mapping, Sequence
 from datetime import date
-
-from matplotlib.figure import Figure
 
 ACTION_COLOURS = {
     "erased": "#1b6ca8",
@@ -26,7 +25,7 @@ VERDICT_COLOURS = {
 }
 
 
-def _png(fig: Figure) -> str:
+def _png(fig) -> str:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=96, bbox_inches="tight", metadata={"Software": None})
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
@@ -39,6 +38,8 @@ def activity_chart(
     sources = sorted(per_source)
     if not sources or not days:
         return None
+    from matplotlib.figure import Figure  # loaded only when a chart is drawn
+
     fig = Figure(figsize=(9, 1.9 * len(sources) + 0.6))
     axes = fig.subplots(len(sources), 1, sharex=True, squeeze=False)[:, 0]
     x = list(range(len(days)))
@@ -62,6 +63,8 @@ def retention_chart(rows: Sequence[tuple[str, int, int | None, bool]]) -> str | 
     rows: (label, term_days, oldest_days or None, past its term)."""
     if not rows:
         return None
+    from matplotlib.figure import Figure  # loaded only when a chart is drawn
+
     fig = Figure(figsize=(9, 0.45 * len(rows) + 1.0))
     ax = fig.subplots()
     y = list(range(len(rows)))
@@ -88,6 +91,8 @@ def requests_chart(rows: Sequence[tuple[str, int, str]], deadline_days: int) -> 
     rows: (request ref, days, verdict)."""
     if not rows:
         return None
+    from matplotlib.figure import Figure  # loaded only when a chart is drawn
+
     fig = Figure(figsize=(9, 0.35 * len(rows) + 1.0))
     ax = fig.subplots()
     for i, (_ref, days, verdict) in enumerate(rows):

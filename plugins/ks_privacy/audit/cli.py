@@ -5,6 +5,8 @@
     python -m ks_privacy audit verify --csv ks-audit_....csv [--expect-prev HASH]
     python -m ks_privacy audit report [--from 2026-11-01 --to 2026-11-30 | --days 31] [--out URL]
     python -m ks_privacy audit lookup            (asks for the e-mail address; never argv)
+    python -m ks_privacy hold place --kind litigation --ref CASE-2026-0007 --by "Olga Ops"
+    python -m ks_privacy hold lift --by "Olga Ops"   (both ask for the e-mail address)
 
 The audit database is `--db URL` (SQLAlchemy URL) or the Airflow connection `ks_audit_db`
 (env AIRFLOW_CONN_KS_AUDIT_DB or a secrets backend). Exit status 1 means a check failed.
@@ -115,6 +117,32 @@ def cmd_lookup(args) -> int:
     return 0
 
 
+def cmd_hold(args) -> int:
+    """Place or lift a legal hold on a person, in every source, by pseudonym."""
+    from ks_privacy.evidence import AuditTrail, RunContext
+    from ks_privacy.holds import LegalHolds
+
+    email = read_email("E-mail address of the person (not shown, not stored): ")
+    try:
+        subject = lookup.pseudonym_of(email)
+    except lookup.NotAnEmail as exc:
+        print(f"hold: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        del email
+    holds = LegalHolds(AuditTrail(_engine(args), RunContext(task_id=f"hold {args.action}")))
+    if args.action == "place":
+        try:
+            changed = holds.place(subject, args.kind, args.ref, args.by)
+        except ValueError as exc:
+            print(f"hold: {exc}", file=sys.stderr)
+            return 2
+        print("hold placed" if changed else "hold was already in force")
+    else:
+        print("hold lifted" if holds.lift(subject, args.by) else "no hold was in force")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="python -m ks_privacy", description=__doc__.split("\n")[0])
     commands = top.add_subparsers(dest="command", required=True)
@@ -154,6 +182,13 @@ def parser() -> argparse.ArgumentParser:
         audit_cmds.add_parser("lookup", help="evidence of one person (asks for the e-mail address)")
     )
     look.set_defaults(func=cmd_lookup)
+
+    hold = with_db(commands.add_parser("hold", help="place or lift a legal hold on a person"))
+    hold.add_argument("action", choices=["place", "lift"])
+    hold.add_argument("--kind", default="litigation", help="litigation, tax, authority, other")
+    hold.add_argument("--ref", default="", help="case reference, e.g. CASE-2026-0007 (no names)")
+    hold.add_argument("--by", required=True, help="who places or lifts the hold")
+    hold.set_defaults(func=cmd_hold)
     return top
 
 

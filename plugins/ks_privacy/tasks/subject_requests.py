@@ -16,6 +16,7 @@ from airflow.sdk.log import mask_secret
 from ks_privacy import confirmation, export, runtime
 from ks_privacy.audit_db import transaction
 from ks_privacy.evidence import Evidence
+from ks_privacy.holds import LegalHolds
 from ks_privacy.plans import Plan, PlanRow
 from ks_privacy.pseudonym import pseudonymiser_from_airflow
 from ks_privacy.register import AWAITING_APPROVAL, CLOSED, FAILED, OPEN, REJECTED, Register
@@ -132,6 +133,7 @@ def locate() -> dict:
     pseudonymise = pseudonymiser_from_airflow()
     subject = pseudonymise(params.email)
     policy = runtime.policy()
+    held_person = subject in LegalHolds(trail).active()
     counts = {}
     for name in policy.enabled_sources():
         source = build_source(policy, name)
@@ -157,7 +159,7 @@ def locate() -> dict:
             PlanRow(
                 record_ref=r.ref,
                 subject_ref=subject,
-                action="hold" if r.held else "erase",
+                action="hold" if r.held or held_person else "erase",
                 categories=tuple(sorted(r.categories)),
                 rule=f"request:{params.reason}",
                 age_days=None,

@@ -1,0 +1,603 @@
+"""Airflow's own distributed set-up, run natively: the processes of `docker-compose.yaml`
+(api-server, scheduler, dag-processor, triggerer, Celery workers) as subprocesses of this
+machine, with CeleryExecutor, PostgreSQL (metadata, audit trail) and Redis (broker), against the
+seeded sandbox emulators. Used by tests/deployment/test_distributed.py and scripts/distributed-run.
+
+    with Deployment(workdir) as d:           # databases, sandbox, cluster: all up and healthy
+        d.run_retention()                    # ks_retention_daily through the REST API
+        d.run_erasure(d.pick_subject())      # ks_request_erasure, approved through HITL REST
+    # everything started is stopped again, databases dropped, also when something failed
+
+Nothing here replaces a piece of Airflow: the executor, queues, workers and the API are Airflow's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote
+
+import requests
+import sqlalchemy as sa
+from cryptography.fernet import Fernet
+
+from sandbox import Sandbox
+from sandbox.seed import seed
+from tests.fixtures.postgres import ADMIN_URL
+from tests.fixtures.sandbox import FAST, NOW, PSEUDONYM_KEY, Vendors, airflow_connections
+
+REPO = Path(__file__).resolve().parents[2]
+CELERY_CONFIG = "tests.deployment.celery_config.CELERY_CONFIG"
+INIT_SCRIPT = str(REPO / "scripts" / "init_deployment.py")
+REDIS_URL = os.environ.get("KS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+ADMIN_USER = "admin"
+RETENTION, ERASURE = "ks_retention_daily", "ks_request_erasure"
+FINISHED = ("success", "failed")
+POLL_SECONDS = 2  # how often a run is looked at: every request costs the api-server CPU
+Answer = tuple[str, Callable[[], None] | None]  # chosen option, what the human does first
+
+
+class ClusterError(RuntimeError):
+    """The cluster did not come up or a run did not finish; the message says which and why."""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def temporary_database(prefix: str) -> Iterator[sa.URL]:
+    """A new, empty PostgreSQL database on the test server; dropped on exit."""
+    admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield sa.make_url(ADMIN_URL).set(database=name)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+def _libpq(url: sa.URL, scheme: str = "postgresql") -> str:
+    return url.set(drivername=scheme).render_as_string(hide_password=False)
+
+
+@dataclass
+class Process:
+    name: str
+    popen: subprocess.Popen
+    log: Path
+
+    def said(self, text: str) -> bool:
+        return self.log.exists() and text in self.log.read_text(errors="replace")
+
+    def tail(self, lines: int = 40) -> str:
+        if not self.log.exists():
+            return "(no output)"
+        text = self.log.read_text(errors="replace").splitlines()
+        return "\n".join(text[-lines:])
+
+
+class NativeCluster:
+    """Airflow's processes on this machine, one process group each, output in `logs/`."""
+
+    def __init__(
+        self,
+        home: Path,
+        metadata_url: sa.URL,
+        env: dict[str, str],
+        *,
+        workers: int = 1,
+        concurrency: int = 8,
+    ):
+        self.home = home
+        self.logs = home / "process-logs"
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.queue = f"ks-{uuid.uuid4().hex[:8]}"  # ours alone: no other run's worker takes it
+        self.workers = workers
+        self.concurrency = concurrency
+        self.password = secrets.token_urlsafe(12)
+        self.processes: list[Process] = []
+        self._token: str | None = None
+        self.env = {
+            # this cluster's configuration only: nothing Airflow reads leaks in from outside
+            **{k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW_", "_AIRFLOW"))},
+            **env,
+            "AIRFLOW_HOME": str(home),
+            "PYTHONPATH": os.pathsep.join([str(REPO / "plugins"), str(REPO)]),
+            "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": _libpq(metadata_url, "postgresql+psycopg2"),
+            "AIRFLOW__CELERY__BROKER_URL": REDIS_URL,
+            "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + _libpq(metadata_url),
+            "AIRFLOW__OPERATORS__DEFAULT_QUEUE": self.queue,
+            "AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS": CELERY_CONFIG,
+            "AIRFLOW__CORE__FERNET_KEY": Fernet.generate_key().decode(),
+            "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(64),
+            "AIRFLOW__API_AUTH__JWT_ISSUER": "ks-privacy-ops",
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.url}/execution/",
+            "AIRFLOW__API__BASE_URL": self.url,
+            "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
+            "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+            # the DAG files do not change during a run: re-parsing them only takes CPU from tasks
+            "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "600",
+            # Runs here are triggered through the API only: no scheduled run may race them.
+            "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN_USER}:admin",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
+            "_AIRFLOW_WWW_USER_USERNAME": ADMIN_USER,
+            "_AIRFLOW_WWW_USER_PASSWORD": self.password,
+            "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
+            "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
+            "KS_POLICY_PATH": str(REPO / "include" / "retention_policy.yaml"),
+            "KS_RETRY_DELAY_SECONDS": "1",
+        }
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+
+    def python(self, *args: str, timeout: float = 300) -> str:
+        """A Python command with this cluster's configuration; fails loudly."""
+        result = subprocess.run(
+            [sys.executable, *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise ClusterError(
+                f"`{' '.join(args)}` failed (rc {result.returncode}):\n"
+                f"{result.stderr[-3000:] or result.stdout[-3000:]}"
+            )
+        return result.stdout
+
+    def prepare(self) -> None:
+        """What compose's airflow-init does: `airflow db migrate`, then scripts/init_deployment.py
+        (the admin's password, the audit schema, one pool per source)."""
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.logs.mkdir(exist_ok=True)
+        self.python("-m", "airflow", "db", "migrate")
+        self.python(INIT_SCRIPT, "--write-passwords-file")
+
+    def start(self) -> None:
+        self._spawn("api-server", "api-server", "--host", "127.0.0.1", "--port", str(self.port))
+        self._spawn("scheduler", "scheduler")
+        self._spawn("dag-processor", "dag-processor")
+        self._spawn("triggerer", "triggerer")
+        for n in range(1, self.workers + 1):
+            self._spawn(
+                f"worker-{n}",
+                "celery",
+                "worker",
+                "--queues",
+                self.queue,
+                "--concurrency",
+                str(self.concurrency),
+                "--celery-hostname",
+                f"worker-{n}-{self.queue}@%h",  # unique even beside another run's workers
+                # one log folder on one machine: the api-server reads task logs from disk
+                "--skip-serve-logs",
+            )
+
+    def _spawn(self, name: str, *args: str) -> None:
+        log = self.logs / f"{name}.log"
+        with log.open("wb") as out:
+            popen = subprocess.Popen(
+                [sys.executable, "-m", "airflow", *args],
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,  # its own process group: stopped with all its children
+            )
+        self.processes.append(Process(name, popen, log))
+
+    def stop(self, grace: float = 20) -> None:
+        """SIGTERM every process group (workers first), SIGKILL whatever is left after `grace`."""
+        ordered = sorted(self.processes, key=lambda p: not p.name.startswith("worker"))
+        for proc in ordered:
+            _signal_group(proc.popen, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        for proc in ordered:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.popen.wait(timeout=max(0.1, deadline - time.monotonic()))
+        for proc in ordered:
+            _signal_group(proc.popen, signal.SIGKILL)  # stragglers: forked children included
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.popen.wait(timeout=5)
+        self._forget_queue()
+
+    def _forget_queue(self) -> None:
+        with contextlib.suppress(Exception):
+            import redis
+
+            redis.Redis.from_url(REDIS_URL, socket_timeout=2).delete(self.queue)
+
+    def wait_ready(self, dag_ids: list[str], timeout: float = 300) -> None:
+        """Health of every component (as /api/v2/monitor/health reports it), a Celery worker
+        that says ready, and the DAGs parsed into the database."""
+        deadline = time.monotonic() + timeout
+        self._until(deadline, "the api-server answers", self._api_up)
+        # the Execution API (what workers call) builds itself on its first request: not in a task
+        self._until(deadline, "the execution API answers", self._execution_api_up)
+        self._until(
+            deadline, "scheduler, dag-processor and triggerer report healthy", self._healthy
+        )
+        for proc in self.processes:
+            if proc.name.startswith("worker"):
+                self._until(deadline, f"{proc.name} is ready", lambda p=proc: p.said(" ready."))
+        for dag_id in dag_ids:
+            self._until(
+                deadline,
+                f"{dag_id} is parsed",
+                lambda d=dag_id: self.get(f"/api/v2/dags/{d}", missing_ok=True) is not None,
+            )
+
+    def _until(self, deadline: float, what: str, check: Callable[[], bool]) -> None:
+        while True:
+            self.check_alive()
+            with contextlib.suppress(requests.RequestException):
+                if check():
+                    return
+            if time.monotonic() > deadline:
+                raise ClusterError(f"timed out waiting until {what}")
+            time.sleep(0.5)
+
+    def _api_up(self) -> bool:
+        return requests.get(f"{self.url}/api/v2/monitor/health", timeout=5).ok
+
+    def _execution_api_up(self) -> bool:
+        return requests.get(f"{self.url}/execution/health", timeout=30).ok
+
+    def _healthy(self) -> bool:
+        health = requests.get(f"{self.url}/api/v2/monitor/health", timeout=5).json()
+        parts = ("metadatabase", "scheduler", "dag_processor", "triggerer")
+        return all((health.get(p) or {}).get("status") == "healthy" for p in parts)
+
+    def check_alive(self) -> None:
+        for proc in self.processes:
+            if proc.popen.poll() is not None:
+                raise ClusterError(f"{proc.name} exited with rc {proc.popen.returncode}")
+
+    def tails(self, lines: int = 40) -> str:
+        return "\n".join(
+            f"----- {p.name} (rc {p.popen.poll()}), last {lines} lines of {p.log} -----\n"
+            f"{p.tail(lines)}"
+            for p in self.processes
+        )
+
+    # -- the REST API, as a person's script would use it -------------------------------------------
+
+    def _headers(self) -> dict[str, str]:
+        if self._token is None:
+            response = requests.post(
+                f"{self.url}/auth/token",
+                json={"username": ADMIN_USER, "password": self.password},
+                timeout=10,
+            )
+            response.raise_for_status()
+            self._token = response.json()["access_token"]
+        return {"Authorization": f"Bearer {self._token}"}
+
+    def _call(self, method: str, path: str, body: dict | None = None, missing_ok: bool = False):
+        response = requests.request(
+            method, f"{self.url}{path}", json=body, headers=self._headers(), timeout=30
+        )
+        if missing_ok and response.status_code == 404:
+            return None
+        if not response.ok:
+            raise ClusterError(f"{method} {path} -> {response.status_code}: {response.text[:500]}")
+        return response.json()
+
+    def get(self, path: str, missing_ok: bool = False):
+        return self._call("GET", path, missing_ok=missing_ok)
+
+    def unpause(self, dag_id: str) -> None:
+        self._call("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False})
+
+    def trigger(self, dag_id: str, conf: dict, logical_date: str | None = None) -> str:
+        run = self._call(
+            "POST", f"/api/v2/dags/{dag_id}/dagRuns", {"logical_date": logical_date, "conf": conf}
+        )
+        return run["dag_run_id"]
+
+    def task_instances(self, dag_id: str, run_id: str) -> list[dict]:
+        path = f"/api/v2/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}/taskInstances?limit=500"
+        return self.get(path)["task_instances"]
+
+    def wait_for_run(
+        self, dag_id: str, run_id: str, answers: dict[str, Answer], timeout: float = 600
+    ) -> str:
+        """Poll the run until it finishes; answer its HITL tasks on the way through the HITL REST
+        endpoint, as a person in the UI would. Returns the final state."""
+        run_path = f"/api/v2/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}"
+        deadline = time.monotonic() + timeout
+        answered: set[str] = set()
+        while True:
+            self.check_alive()
+            state = self.get(run_path)["state"]
+            if state in FINISHED:
+                return state
+            pending = self.get(f"{run_path}/hitlDetails?response_received=false")["hitl_details"]
+            for detail in pending:
+                ti = detail["task_instance"]
+                if ti["task_id"] not in answers or ti["task_id"] in answered:
+                    continue
+                option, before = answers[ti["task_id"]]
+                if before is not None:
+                    before()
+                self._call(
+                    "PATCH",
+                    f"{run_path}/taskInstances/{ti['task_id']}/{ti['map_index']}/hitlDetails",
+                    {"chosen_options": [option], "params_input": {}},
+                )
+                answered.add(ti["task_id"])
+            if time.monotonic() > deadline:
+                states = {t["task_id"]: t["state"] for t in self.task_instances(dag_id, run_id)}
+                raise ClusterError(
+                    f"{dag_id} {run_id} still {state} after {timeout:.0f} s: {states}"
+                )
+            time.sleep(POLL_SECONDS)
+
+
+def _signal_group(popen: subprocess.Popen, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(popen.pid, sig)
+
+
+@dataclass
+class RunResult:
+    dag_id: str
+    run_id: str
+    state: str
+    conf: dict
+    task_instances: list[dict] = field(default_factory=list)
+
+    def states(self) -> dict[str, str | None]:
+        return {ti["task_id"]: ti["state"] for ti in self.task_instances}
+
+
+class Deployment:
+    """Databases + seeded sandbox + native cluster, started together and stopped together."""
+
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        contacts: int = 120,
+        seed_value: int = 7,
+        workers: int = 1,
+        say: Callable[[str], None] = print,
+    ):
+        self.workdir = workdir
+        self.contacts = contacts
+        self.seed_value = seed_value
+        self.workers = workers
+        self.say = say
+        self.cluster: NativeCluster | None = None
+        self.vendors: Vendors | None = None
+        self.metadata_url: sa.URL | None = None
+        self.audit_url: sa.URL | None = None
+        self.audit_engine: sa.Engine | None = None
+        self._stack = ExitStack()
+
+    def __enter__(self) -> Deployment:
+        try:
+            self._start()
+        except BaseException:
+            self.__exit__(*sys.exc_info())
+            raise
+        return self
+
+    def _start(self) -> None:
+        stack = self._stack
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.metadata_url = metadata_url = stack.enter_context(temporary_database("ks_airflow"))
+        self.audit_url = audit_url = stack.enter_context(temporary_database("ks_audit"))
+        self.audit_engine = sa.create_engine(audit_url, poolclass=sa.NullPool)
+
+        db = self.workdir / "sandbox.db"
+        website = f"sqlite:///{self.workdir / 'website.db'}"
+        seed(db, website, contacts=self.contacts, seed=self.seed_value, now=NOW)
+        box = Sandbox(db).start()
+        stack.callback(box.stop)
+        self.vendors = Vendors(box, db, website, audit_url)
+        for service in ("activecampaign", "google", "tawk"):
+            self.vendors.control(service, "rate_limit", {"per_second": FAST})
+
+        env = airflow_connections(box, website, audit_url)
+        env["AIRFLOW_VAR_KS_PSEUDONYM_KEY"] = PSEUDONYM_KEY
+        self.cluster = NativeCluster(
+            self.workdir / "airflow", metadata_url, env, workers=self.workers
+        )
+        started = time.monotonic()
+        self.cluster.prepare()
+        self.say(f"databases migrated, pools created in {time.monotonic() - started:.0f} s")
+        stack.callback(self.cluster.stop)
+        self.cluster.start()
+        self.cluster.wait_ready([RETENTION, ERASURE])
+        self.say(f"cluster healthy after {time.monotonic() - started:.0f} s at {self.cluster.url}")
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc is not None and self.cluster is not None and self.cluster.processes:
+            self.say(f"FAILED: {exc}\n{self.cluster.tails()}")
+        if self.audit_engine is not None:
+            self.audit_engine.dispose()
+        self._stack.close()
+
+    def where(self) -> list[str]:
+        """Where a person looks while the cluster runs."""
+        cluster, vendors = self.cluster, self.vendors
+        return [
+            f"Airflow UI       {cluster.url}  (user {ADMIN_USER}, password {cluster.password})",
+            f"processes        {', '.join(p.name for p in cluster.processes)}",
+            f"process logs     {cluster.logs}/<process>.log",
+            f"task logs        {cluster.home / 'logs'}/dag_id=<dag>/run_id=<run>/task_id=<task>/",
+            f"Celery           queue {cluster.queue} on {REDIS_URL}",
+            f"metadata DB      {self.metadata_url.render_as_string(hide_password=True)}",
+            f"audit DB         {self.audit_url.render_as_string(hide_password=True)}"
+            "  (ks_evidence, ks_plan, ks_requests)",
+            *(
+                f"{label:<17}{vendors.sandbox.control_url(name)}/state  (sandbox)"
+                for name, label in (
+                    ("activecampaign", "ActiveCampaign"),
+                    ("google", "Google People"),
+                    ("tawk", "Tawk"),
+                )
+            ),
+        ]
+
+    # -- the two runs ------------------------------------------------------------------------------
+
+    def audit_sql(self, query: str, **params) -> list[tuple]:
+        with self.audit_engine.connect() as conn:
+            return [tuple(row) for row in conn.execute(sa.text(query), params)]
+
+    def _dashboard_delete(self, dag_id: str, run_id: str) -> Callable[[], None]:
+        """What the person does before confirming: delete the run's Tawk worklist by hand."""
+
+        def delete() -> None:
+            refs = self.audit_sql(
+                "SELECT record_ref FROM ks_plan WHERE dag_id = :d AND run_id = :r "
+                "AND source = 'tawk' AND state = 'manual'",
+                d=dag_id,
+                r=run_id,
+            )
+            deleted = self.vendors.dashboard_delete([r[0] for r in refs])
+            self.say(f"  {dag_id}: deleted {deleted} Tawk chats in the 'dashboard'")
+
+        return delete
+
+    def _run(self, dag_id: str, conf: dict, answers: dict[str, Answer], **trigger) -> RunResult:
+        from ks_privacy.tasks.actions import MANUAL_YES
+
+        cluster = self.cluster
+        cluster.unpause(dag_id)
+        run_id = cluster.trigger(dag_id, conf, **trigger)
+        self.say(f"{dag_id}: triggered {run_id}")
+        answers = {
+            "tawk.confirm_deleted": (MANUAL_YES, self._dashboard_delete(dag_id, run_id)),
+            **answers,
+        }
+        started = time.monotonic()
+        state = cluster.wait_for_run(dag_id, run_id, answers)
+        result = RunResult(dag_id, run_id, state, conf, cluster.task_instances(dag_id, run_id))
+        self.say(f"{dag_id}: {state} after {time.monotonic() - started:.0f} s")
+        if state != "success":
+            raise ClusterError(f"{dag_id} {run_id} ended {state}: {result.states()}")
+        return result
+
+    def run_retention(self) -> RunResult:
+        """The daily sweep for the seed's day; the first plan is large, so the guard is
+        overridden as a person would after checking it."""
+        return self._run(RETENTION, {"override_guard": True}, {}, logical_date=NOW.isoformat())
+
+    def pick_subject(self) -> dict:
+        """A person in every system, not on hold, with Tawk chats, whose records the sweep left
+        (recent activity), whose address is unique in ActiveCampaign."""
+        rows = self.vendors.sql(
+            "SELECT person_id, email, ac_id, google_resource, tawk_chat_ids FROM seed_people "
+            "WHERE held = 0 AND systems = 'activecampaign,google,tawk' AND person_id > 18 "
+            "ORDER BY last_activity DESC"
+        )
+        for person_id, email, ac_id, resource, chats in rows:
+            chat_ids = json.loads(chats or "[]")
+            if not chat_ids or not self.vendors.sql("SELECT 1 FROM ac_contacts WHERE id=?", ac_id):
+                continue
+            same = self.vendors.sql(
+                "SELECT count(*) FROM ac_contacts WHERE lower(trim(email)) = ?", email
+            )[0][0]
+            if same == 1:
+                return {
+                    "person_id": person_id,
+                    "email": email,
+                    "ac_id": ac_id,
+                    "google_resource": resource,
+                    "tawk_chat_ids": chat_ids,
+                }
+        raise ClusterError("the seed has no suitable subject for an erasure request")
+
+    def run_erasure(self, subject: dict, request_ref: str = "REQ-2026-0042") -> RunResult:
+        conf = {
+            "subject_email": subject["email"],
+            "request_ref": request_ref,
+            "received_on": NOW.date().isoformat(),
+            "identity_verified": True,
+            "identity_verified_by": "Olga Ops",
+            "reason": "request",
+            "dry_run": False,
+        }
+        return self._run(ERASURE, conf, {"approve": ("Approve", None)})
+
+
+def main(argv: list[str] | None = None) -> int:
+    """scripts/distributed-run: the test's scenario for a person to watch."""
+    parser = argparse.ArgumentParser(
+        prog="scripts/distributed-run",
+        description="Start Airflow's distributed set-up natively (CeleryExecutor, PostgreSQL, "
+        "Redis, sandbox vendors), run ks_retention_daily and ks_request_erasure through the "
+        "REST API, show where to look, stop everything.",
+    )
+    parser.add_argument("--workers", type=int, default=2, help="Celery workers (default 2)")
+    parser.add_argument("--contacts", type=int, default=120, help="people in the sandbox seed")
+    parser.add_argument(
+        "--workdir", type=Path, default=REPO / "var" / "distributed-run", help="logs and data"
+    )
+    parser.add_argument(
+        "--keep", action="store_true", help="after the runs, keep it all up until Ctrl-C"
+    )
+    args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop everything on SIGTERM too
+    if args.workdir.exists():
+        shutil.rmtree(args.workdir)
+
+    def say(text: str) -> None:
+        print(text, flush=True)
+
+    started = time.monotonic()
+    with Deployment(args.workdir, contacts=args.contacts, workers=args.workers, say=say) as d:
+        say("\n".join(["", *d.where(), ""]))
+        runs = [d.run_retention()]
+        runs.append(d.run_erasure(d.pick_subject()))
+        from ks_privacy.evidence import AuditTrail
+
+        say("")
+        for run in runs:
+            say(f"{run.dag_id}: {run.state}, run {run.run_id}, {len(run.task_instances)} tasks")
+        for proc in d.cluster.processes:
+            if proc.name.startswith("worker"):
+                executed = proc.log.read_text().count("Executing workload in Celery")
+                say(f"{proc.name} executed {executed} task workloads")
+        say(AuditTrail(d.audit_engine).verify().summary())
+        say(f"done in {time.monotonic() - started:.0f} s")
+        if args.keep:
+            say("\nstill running; look around (see above), Ctrl-C stops everything")
+            with contextlib.suppress(KeyboardInterrupt):
+                signal.pause()
+    say(f"stopped; logs stay in {args.workdir}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
