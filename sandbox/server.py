@@ -222,13 +222,16 @@ class Sandbox:
                         "scope": CONTACTS_SCOPE,
                         "subject": self.google_subject,
                         "api_endpoint": self.google_url,
+                        # People API quotas are per minute per user (the hook's default pace
+                        # is 1/s); the emulator has no quota, so the demo need not wait
+                        "requests_per_second": 10,
                     },
                 },
                 "tawk_default": {
                     "conn_type": "tawk",
                     "host": self._base("tawk"),
                     "password": self.tawk_api_key,
-                    "extra": {"property_id": self.tawk_property_id},
+                    "extra": {"property_id": self.tawk_property_id, "requests_per_second": 10},
                 },
             },
         }
