@@ -20,40 +20,32 @@ Every result is also in the task logs, one line per finding. See the README, "Fo
 
 from __future__ import annotations
 
-import pendulum
 from airflow.sdk import Param, dag, task
 
 from ks_privacy.audit import tasks
-from ks_privacy.dag_support import DEFAULT_ARGS
+from ks_privacy.dag_support import daily_dag_args
+
+PARAMS = {
+    "period_days": Param(
+        31, type="integer", minimum=1, maximum=400, description="Days the report covers."
+    ),
+    "verify_grace_hours": Param(
+        24,
+        type="integer",
+        minimum=0,
+        maximum=168,
+        description="How long an erasure may wait for its read-back before it is a problem.",
+    ),
+    "anchors": Param(
+        [],
+        type="array",
+        items={"type": "string", "pattern": "^[0-9]+:[0-9a-f]{64}$"},
+        description="Rows noted down earlier (SEQ:HASH) that the chain must still contain.",
+    ),
+}
 
 
-@dag(
-    schedule="@daily",
-    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
-    catchup=False,
-    max_active_runs=1,
-    doc_md=__doc__,
-    default_args=DEFAULT_ARGS,
-    tags=["privacy", "audit"],
-    params={
-        "period_days": Param(
-            31, type="integer", minimum=1, maximum=400, description="Days the report covers."
-        ),
-        "verify_grace_hours": Param(
-            24,
-            type="integer",
-            minimum=0,
-            maximum=168,
-            description="How long an erasure may wait for its read-back before it is a problem.",
-        ),
-        "anchors": Param(
-            [],
-            type="array",
-            items={"type": "string", "pattern": "^[0-9]+:[0-9a-f]{64}$"},
-            description="Rows noted down earlier (SEQ:HASH) that the chain must still contain.",
-        ),
-    },
-)
+@dag(**daily_dag_args(__doc__, ["audit"], PARAMS))
 def ks_audit_verify():
     task(tasks.verify_chain, task_id="verify_chain", retries=1)()
     task(tasks.check_verifications, task_id="check_verifications", retries=1)()

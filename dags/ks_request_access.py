@@ -15,33 +15,15 @@ Send it over a secure channel; nothing about its content is logged.
 
 from __future__ import annotations
 
-import pendulum
 from airflow.sdk import dag, task
 
-from ks_privacy.dag_support import DEFAULT_ARGS, request_params
+from ks_privacy.dag_support import request_dag_args, request_flow, request_params
 from ks_privacy.tasks import subject_requests
 
 
-@dag(
-    schedule=None,
-    allowed_run_types=["manual"],
-    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
-    catchup=False,
-    doc_md=__doc__,
-    default_args=DEFAULT_ARGS,
-    tags=["privacy", "request"],
-    params=request_params(),
-)
+@dag(**request_dag_args(__doc__, request_params()))
 def ks_request_access():
-    check = task(subject_requests.check, task_id="check", retries=0)("access")
-    register = task.short_circuit(
-        subject_requests.register, task_id="register", ignore_downstream_trigger_rules=False
-    )("access")
-    export = task(subject_requests.access_export, task_id="export")()
-    finish = task(subject_requests.finish, task_id="finish", trigger_rule="all_done", retries=0)(
-        "access"
-    )
-    check >> register >> export >> finish
+    request_flow("access", task(subject_requests.access_export, task_id="export")())
 
 
 ks_request_access()

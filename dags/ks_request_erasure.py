@@ -18,10 +18,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pendulum
 from airflow.sdk import TaskGroup, dag, task
 
-from ks_privacy.dag_support import DEFAULT_ARGS, load_dag_policy, request_params, source_actions
+from ks_privacy.dag_support import (
+    load_dag_policy,
+    request_dag_args,
+    request_flow,
+    request_params,
+    source_actions,
+)
 from ks_privacy.operators import RecordedApprovalOperator
 from ks_privacy.request_params import REASONS
 from ks_privacy.tasks import subject_requests
@@ -41,21 +46,9 @@ Approve to erase these records now; Reject to erase nothing (the decision is rec
 """
 
 
-@dag(
-    schedule=None,
-    allowed_run_types=["manual", "operator_triggered"],
-    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
-    catchup=False,
-    doc_md=__doc__,
-    default_args=DEFAULT_ARGS,
-    tags=["privacy", "request"],
-    params=request_params(reasons=REASONS),
-)
+@dag(**request_dag_args(__doc__, request_params(reasons=REASONS), ("manual", "operator_triggered")))
 def ks_request_erasure():
-    check = task(subject_requests.check, task_id="check", retries=0)("erasure")
-    register = task.short_circuit(
-        subject_requests.register, task_id="register", ignore_downstream_trigger_rules=False
-    )("erasure")
+    register, finish = request_flow("erasure", None)
     locate = task(subject_requests.locate, task_id="locate", retries=0)()
     proceed = task.short_circuit(
         subject_requests.proceed, task_id="proceed", ignore_downstream_trigger_rules=False
@@ -66,10 +59,7 @@ def ks_request_erasure():
         body=APPROVAL_BODY,
         response_timeout=timedelta(days=7),
     )
-    finish = task(subject_requests.finish, task_id="finish", trigger_rule="all_done", retries=0)(
-        "erasure"
-    )
-    check >> register >> locate >> proceed >> approve
+    register >> locate >> proceed >> approve
     for name in POLICY.enabled_sources():
         with TaskGroup(group_id=name):
             first, last = source_actions(name)

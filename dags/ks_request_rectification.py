@@ -14,10 +14,9 @@ confirmation text).
 
 from __future__ import annotations
 
-import pendulum
 from airflow.sdk import Param, dag, task
 
-from ks_privacy.dag_support import DEFAULT_ARGS, request_params
+from ks_privacy.dag_support import request_dag_args, request_flow, request_params
 from ks_privacy.tasks import subject_requests
 
 
@@ -25,32 +24,18 @@ def _optional(title: str, **schema) -> Param:
     return Param(None, type=["null", "string"], title=title, **schema)
 
 
-@dag(
-    schedule=None,
-    allowed_run_types=["manual"],
-    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
-    catchup=False,
-    doc_md=__doc__,
-    default_args=DEFAULT_ARGS,
-    tags=["privacy", "request"],
-    params=request_params(
-        new_first_name=_optional("New first name", maxLength=200),
-        new_last_name=_optional("New last name", maxLength=200),
-        new_phone=_optional("New phone number", maxLength=30),
-        new_address=_optional("New address", maxLength=200),
-        new_email=_optional("New e-mail address", maxLength=254),
-    ),
+PARAMS = request_params(
+    new_first_name=_optional("New first name", maxLength=200),
+    new_last_name=_optional("New last name", maxLength=200),
+    new_phone=_optional("New phone number", maxLength=30),
+    new_address=_optional("New address", maxLength=200),
+    new_email=_optional("New e-mail address", maxLength=254),
 )
+
+
+@dag(**request_dag_args(__doc__, PARAMS))
 def ks_request_rectification():
-    check = task(subject_requests.check, task_id="check", retries=0)("rectification")
-    register = task.short_circuit(
-        subject_requests.register, task_id="register", ignore_downstream_trigger_rules=False
-    )("rectification")
-    rectify = task(subject_requests.rectify, task_id="rectify")()
-    finish = task(subject_requests.finish, task_id="finish", trigger_rule="all_done", retries=0)(
-        "rectification"
-    )
-    check >> register >> rectify >> finish
+    request_flow("rectification", task(subject_requests.rectify, task_id="rectify")())
 
 
 ks_request_rectification()

@@ -10,22 +10,13 @@ ones due within 7 days so they get done first. Requests closed late stay visible
 
 from __future__ import annotations
 
-import pendulum
 from airflow.sdk import dag, task
 
-from ks_privacy.dag_support import DEFAULT_ARGS
+from ks_privacy.dag_support import daily_dag_args
 from ks_privacy.tasks import subject_requests
 
 
-@dag(
-    schedule="@daily",
-    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
-    catchup=False,
-    max_active_runs=1,
-    doc_md=__doc__,
-    default_args=DEFAULT_ARGS,
-    tags=["privacy", "request"],
-)
+@dag(**daily_dag_args(__doc__, ["request"]))
 def ks_requests_deadline():
     task(subject_requests.deadline_report, task_id="deadline_report", retries=0)()
 

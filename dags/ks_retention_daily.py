@@ -18,49 +18,42 @@ Evidence: table `ks_evidence` on connection `ks_audit_db`; see the README.
 
 from __future__ import annotations
 
-import pendulum
 from airflow.sdk import Param, dag, task, task_group
 
-from ks_privacy.dag_support import DEFAULT_ARGS, load_dag_policy, pool_for, source_actions
+from ks_privacy.dag_support import daily_dag_args, load_dag_policy, pool_for, source_actions
 from ks_privacy.tasks import retention
 
 POLICY = load_dag_policy()  # a broken policy file fails the import, naming the key and line
 SOURCES = POLICY.enabled_sources()
 
 
-@dag(
-    schedule="@daily",
-    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
-    catchup=False,
-    max_active_runs=1,
-    doc_md=__doc__,
-    default_args=DEFAULT_ARGS,
-    tags=["privacy", "retention"],
-    params={
-        "dry_run": Param(
-            POLICY.dry_run_by_default,
-            type="boolean",
-            description="Plan and report only; nothing is deleted (default: the policy's mode).",
-        ),
-        "sources": Param(
-            SOURCES,
-            type="array",
-            items={"type": "string", "enum": SOURCES},
-            uniqueItems=True,
-            description="The sources this run covers.",
-        ),
-        "override_guard": Param(
-            False,
-            type="boolean",
-            description="Proceed although the guard tripped; only after a human checked the plan.",
-        ),
-        "full_scan": Param(
-            "auto",
-            enum=["auto", "yes", "no"],
-            description="Full reconciliation scan instead of the incremental one (auto: Sundays).",
-        ),
-    },
-)
+PARAMS = {
+    "dry_run": Param(
+        POLICY.dry_run_by_default,
+        type="boolean",
+        description="Plan and report only; nothing is deleted (default: the policy's mode).",
+    ),
+    "sources": Param(
+        SOURCES,
+        type="array",
+        items={"type": "string", "enum": SOURCES},
+        uniqueItems=True,
+        description="The sources this run covers.",
+    ),
+    "override_guard": Param(
+        False,
+        type="boolean",
+        description="Proceed although the guard tripped; only after a human checked the plan.",
+    ),
+    "full_scan": Param(
+        "auto",
+        enum=["auto", "yes", "no"],
+        description="Full reconciliation scan instead of the incremental one (auto: Sundays).",
+    ),
+}
+
+
+@dag(**daily_dag_args(__doc__, ["retention"], PARAMS))
 def ks_retention_daily():
     groups = [source_group(name) for name in SOURCES]
     purge = task(retention.purge_exports, task_id="purge_exports")()

@@ -73,6 +73,60 @@ def request_params(reasons: tuple[str, ...] | None = None, **extra) -> dict:
     return params | extra
 
 
+def daily_dag_args(doc_md: str, tags: list[str], params: dict | None = None) -> dict:
+    """The @dag arguments of the daily DAGs: one run at a time, no backlog of missed days (a
+    catch-up of sweeps would race each other)."""
+    import pendulum
+
+    return {
+        "schedule": "@daily",
+        "start_date": pendulum.datetime(2026, 1, 1, tz="UTC"),
+        "catchup": False,
+        "max_active_runs": 1,
+        "doc_md": doc_md,
+        "default_args": DEFAULT_ARGS,
+        "tags": ["privacy", *tags],
+        "params": params or {},
+    }
+
+
+def request_dag_args(doc_md: str, params: dict, run_types=("manual",)) -> dict:
+    """The @dag arguments every data-subject request DAG shares: run only when a person
+    triggers it, with its trigger form."""
+    import pendulum
+
+    return {
+        "schedule": None,
+        "allowed_run_types": list(run_types),
+        "start_date": pendulum.datetime(2026, 1, 1, tz="UTC"),
+        "catchup": False,
+        "doc_md": doc_md,
+        "default_args": DEFAULT_ARGS,
+        "tags": ["privacy", "request"],
+        "params": params,
+    }
+
+
+def request_flow(kind: str, work):
+    """check -> register -> (the request's own work) -> finish. Returns (register, finish) for
+    DAGs that wire more between them; `work` may be None."""
+    from airflow.sdk import task
+
+    from ks_privacy.tasks import subject_requests
+
+    check = task(subject_requests.check, task_id="check", retries=0)(kind)
+    register = task.short_circuit(
+        subject_requests.register, task_id="register", ignore_downstream_trigger_rules=False
+    )(kind)
+    finish = task(subject_requests.finish, task_id="finish", trigger_rule="all_done", retries=0)(
+        kind
+    )
+    check >> register
+    if work is not None:
+        register >> work >> finish
+    return register, finish
+
+
 def pool_for(source: str) -> str:
     """One Airflow pool per vendor account: tasks share its rate limit instead of racing for it.
     Created by `scripts/init_deployment.py` (airflow-init in compose, and the distributed test)."""

@@ -1,77 +1,32 @@
 """Adapters and hooks against the sandbox emulators over real HTTP.
 
-`vendors` / `make_vendors` behave as those of tests/fixtures/sandbox.py (seeded emulators, started,
-Airflow's connections pointing at them, 200 requests/s), with two differences that make this
-folder fast: each seed is made once per session and copied per test (a copy takes a millisecond,
-a seed a quarter second), and no audit database is made unless a test asks for `audit_engine`
-(creating and migrating a PostgreSQL database per test cost a second).
+`vendors` / `make_vendors` are those of tests/fixtures/sandbox.py except that no audit database
+is made unless a test asks for `audit_engine` (creating and migrating a PostgreSQL database per
+test costs a second, and no test here writes evidence).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
-from datetime import datetime
-from pathlib import Path
 
 import pytest
-import requests
 import sqlalchemy as sa
 
 from ks_privacy.policy import RetentionPolicy, load_policy
 from ks_privacy.sources import build_source
 from ks_privacy.sources.base import Source
-from sandbox import Sandbox
-from sandbox.seed import seed
-from tests.fixtures.sandbox import FAST, NOW, PSEUDONYM_KEY, Vendors, airflow_connections
+from tests.fixtures.sandbox import Vendors, vendors_factory
 from tests.sources.truth import SOURCES
 
 # No test here writes evidence: the audit connection points at a database that does not exist.
 NO_AUDIT_DB = sa.make_url("postgresql+psycopg2://postgres@127.0.0.1:5432/ks_no_audit_db_here")
 
 
-@pytest.fixture(scope="session")
-def seeded_templates(tmp_path_factory):
-    """(contacts, seed, now) -> (sandbox db, website db) made once per session."""
-    root = tmp_path_factory.mktemp("sources-seeds")
-    made: dict[tuple, tuple[Path, Path]] = {}
-
-    def template(contacts: int, seed_value: int, now: datetime) -> tuple[Path, Path]:
-        key = (contacts, seed_value, now)
-        if key not in made:
-            name = f"c{contacts}-s{seed_value}-{len(made)}"
-            db, web = root / f"{name}.db", root / f"{name}-web.db"
-            seed(db, f"sqlite:///{web}", contacts=contacts, seed=seed_value, now=now)
-            made[key] = (db, web)
-        return made[key]
-
-    return template
-
-
 @pytest.fixture
 def make_vendors(seeded_templates, tmp_path, monkeypatch):
     """Factory: a copy of a seeded sandbox, started, with Airflow's connections pointing at it."""
-    started: list[Sandbox] = []
-
-    def make(contacts: int = 120, seed_value: int = 7, now: datetime = NOW) -> Vendors:
-        template_db, template_web = seeded_templates(contacts, seed_value, now)
-        db = tmp_path / f"sandbox-{len(started)}.db"
-        web = tmp_path / f"website-{len(started)}.db"
-        shutil.copyfile(template_db, db)
-        shutil.copyfile(template_web, web)
-        website = f"sqlite:///{web}"
-        box = Sandbox(db).start()
-        started.append(box)
-        for service in ("activecampaign", "google", "tawk"):
-            requests.post(
-                f"{box.control_url(service)}/rate_limit", json={"per_second": FAST}, timeout=10
-            ).raise_for_status()
-        for key, value in airflow_connections(box, website, NO_AUDIT_DB).items():
-            monkeypatch.setenv(key, value)
-        monkeypatch.setenv("AIRFLOW_VAR_KS_PSEUDONYM_KEY", PSEUDONYM_KEY)
-        return Vendors(box, db, website, NO_AUDIT_DB)
-
+    make, started = vendors_factory(seeded_templates, tmp_path, monkeypatch, NO_AUDIT_DB)
     yield make
     for box in started:
         box.stop()
