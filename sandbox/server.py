@@ -209,36 +209,51 @@ class Sandbox:
                 "property_id": self.tawk_property_id,
                 "control_url": self.control_url("tawk"),
             },
-            "airflow_connections": {
-                "activecampaign_default": {
-                    "conn_type": "activecampaign",
-                    "host": self.activecampaign_url,
-                    "password": self.ac_token,
-                },
-                "google_contacts_default": {
-                    "conn_type": "google_cloud_platform",
-                    "extra": {
-                        "keyfile_dict": json.dumps(info),
-                        "scope": CONTACTS_SCOPE,
-                        "subject": self.google_subject,
-                        "api_endpoint": self.google_url,
-                        # People API quotas are per minute per user (the hook's default pace
-                        # is 1/s); the emulator has no quota, so the demo need not wait
-                        "requests_per_second": 10,
-                    },
-                },
-                "tawk_default": {
-                    "conn_type": "tawk",
-                    "host": self._base("tawk"),
-                    "password": self.tawk_api_key,
-                    "extra": {"property_id": self.tawk_property_id, "requests_per_second": 10},
-                },
-            },
+            "airflow_connections": self.airflow_connections(),
         }
         if website_db_url:
             result["website"] = {"url": website_db_url}
             result["airflow_connections"]["website_activity_db"] = {"uri": website_db_url}
         return result
+
+    def airflow_connections(self, pace: dict[str, Any] | None = None) -> dict[str, dict]:
+        """Airflow connection definitions (the names the retention policy uses) for the running
+        sandbox. `pace` (hook extras such as `requests_per_second`, `timeout`) applies to every
+        vendor; without it ActiveCampaign keeps the hook's default, its documented 5/s (which the
+        emulator enforces), and Google and Tawk run at 10/s (the emulators have no per-minute
+        quota, so a demo need not wait for one)."""
+        quick = pace or {"requests_per_second": 10}
+        return {
+            "activecampaign_default": {
+                "conn_type": "activecampaign",
+                "host": self.activecampaign_url,
+                "password": self.ac_token,
+                **({"extra": dict(pace)} if pace else {}),
+            },
+            "google_contacts_default": {
+                "conn_type": "google_cloud_platform",
+                "extra": {
+                    "keyfile_dict": json.dumps(self.google_service_account_info),
+                    "scope": CONTACTS_SCOPE,
+                    "subject": self.google_subject,
+                    "api_endpoint": self.google_url,
+                    **quick,
+                },
+            },
+            "tawk_default": {
+                "conn_type": "tawk",
+                "host": self._base("tawk"),
+                "password": self.tawk_api_key,
+                "extra": {"property_id": self.tawk_property_id, **quick},
+            },
+        }
+
+    def airflow_env(self, pace: dict[str, Any] | None = None) -> dict[str, str]:
+        """`airflow_connections` as AIRFLOW_CONN_* environment variables (JSON values)."""
+        return {
+            f"AIRFLOW_CONN_{conn_id.upper()}": json.dumps(spec)
+            for conn_id, spec in self.airflow_connections(pace).items()
+        }
 
     def write_connections(self, path: str | Path, website_db_url: str | None = None) -> Path:
         path = Path(path)

@@ -93,22 +93,29 @@ def cmd_report(args) -> int:
     return 0
 
 
-def read_email(prompt: str = "E-mail address to look up (not shown, not stored): ") -> str:
+def read_email(prompt: str) -> str:
     """From the terminal without echo, or one line from piped stdin: never from argv."""
     if sys.stdin.isatty():
         return getpass.getpass(prompt)
     return sys.stdin.readline().strip()
 
 
-def cmd_lookup(args) -> int:
-    email = read_email()
+def read_subject(command: str, prompt: str) -> str | None:
+    """The pseudonym of an address read by `read_email`; None (said on stderr) if not one."""
+    email = read_email(prompt)
     try:
-        subject = lookup.pseudonym_of(email)
+        return lookup.pseudonym_of(email)
     except lookup.NotAnEmail as exc:
-        print(f"lookup: {exc}", file=sys.stderr)
-        return 2
+        print(f"{command}: {exc}", file=sys.stderr)
+        return None
     finally:
         del email
+
+
+def cmd_lookup(args) -> int:
+    subject = read_subject("lookup", "E-mail address to look up (not shown, not stored): ")
+    if subject is None:
+        return 2
     history = lookup.history(_engine(args), subject)
     for line in history.lines():
         print(line)
@@ -122,14 +129,9 @@ def cmd_hold(args) -> int:
     from ks_privacy.evidence import AuditTrail, RunContext
     from ks_privacy.holds import LegalHolds
 
-    email = read_email("E-mail address of the person (not shown, not stored): ")
-    try:
-        subject = lookup.pseudonym_of(email)
-    except lookup.NotAnEmail as exc:
-        print(f"hold: {exc}", file=sys.stderr)
+    subject = read_subject("hold", "E-mail address of the person (not shown, not stored): ")
+    if subject is None:
         return 2
-    finally:
-        del email
     holds = LegalHolds(AuditTrail(_engine(args), RunContext(task_id=f"hold {args.action}")))
     if args.action == "place":
         try:

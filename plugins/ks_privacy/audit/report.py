@@ -21,7 +21,7 @@ import html
 import json
 import tempfile
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import IO, Any
 
@@ -393,14 +393,7 @@ class AuditReport:
             "ok": self.ok,
             "problems": [f.text for f in self.problems],
             "flags": [f.text for f in self.flags],
-            "chain": {
-                "ok": chain.ok,
-                "length": chain.length,
-                "head_seq": chain.head_seq,
-                "head_hash": chain.head_hash,
-                "first_bad_seq": chain.first_bad_seq,
-                "problem": chain.problem,
-            },
+            "chain": asdict(chain),
             "period_rows": {
                 "count": self.period.rows,
                 "first": list(self.period.first) if self.period.first else None,

@@ -22,6 +22,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import parse_qs, urlencode
 
@@ -473,13 +474,7 @@ def status_json():
     chain = status.chain.report
     return {
         "ok": status.ok,
-        "chain": {
-            "ok": chain.ok,
-            "length": chain.length,
-            "head_seq": chain.head_seq,
-            "head_hash": chain.head_hash,
-            "first_bad_seq": chain.first_bad_seq,
-        },
+        "chain": asdict(chain),
         "problems": [f.text for f in status.problems],
         "flags": [f.text for f in status.flags],
     }
