@@ -4,6 +4,7 @@ approval answered as a person would through the HITL handler."""
 from __future__ import annotations
 
 import json
+from urllib.parse import quote, quote_plus
 
 import pytest
 import sqlalchemy as sa
@@ -174,3 +175,22 @@ def test_no_personal_data_in_logs_xcom_or_audit_tables(vendors, run_dag, task_ou
     assert found_in(output, values) == []
     assert found_in(xcom_text(), values) == []
     assert found_in(audit_tables_text(vendors.audit_url), values) == []
+
+
+def test_the_address_is_masked_in_debug_logs_too(vendors, run_dag, task_output, caplog):
+    """At DEBUG, urllib3 logs every URL, and the ActiveCampaign lookup carries the address in
+    its query (`?email=...`, percent-encoded): masked in that form as well."""
+    person = person_everywhere(vendors)
+    caplog.set_level("DEBUG")
+    run = run_dag(
+        "ks_request_erasure",
+        NOW,
+        conf(person["email"], "REQ-2026-0005"),
+        answers={**APPROVE, **vendors.tawk_answer()},
+    )
+    assert str(run.state) == "success"
+    output = task_output().lower()
+    assert "/api/3/contacts?" in output  # urllib3's DEBUG lines were captured
+    email = person["email"]
+    for form in (email, quote(email, safe=""), quote_plus(email)):
+        assert form.lower() not in output

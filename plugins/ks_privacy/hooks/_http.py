@@ -7,6 +7,7 @@ Retries come from tenacity and pacing from pyrate-limiter: no hand-written loops
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +27,23 @@ log = logging.getLogger("ks_privacy.hooks")
 
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 MAX_RETRY_AFTER = 120.0
+_QUERY = re.compile(r"\?\S*")
+
+
+class HideQueries(logging.Filter):
+    """urllib3 logs every request's URL at DEBUG, and a lookup's query carries an address
+    (ActiveCampaign `contacts?email=...`, percent-encoded, which the secret masker does not
+    recognise): its log lines keep the path and lose the query."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _QUERY.sub("?<query hidden>", a) if isinstance(a, str) else a for a in record.args
+            )
+        return True
+
+
+logging.getLogger("urllib3.connectionpool").addFilter(HideQueries())
 
 
 class VendorError(RuntimeError):

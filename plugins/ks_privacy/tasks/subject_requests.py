@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from urllib.parse import quote, quote_plus
 
 from airflow.sdk import get_current_context
 from airflow.sdk.exceptions import AirflowFailException
@@ -34,16 +35,26 @@ RECTIFY_PARAMS = {
 }
 
 
+def _mask(value: str) -> None:
+    """Mask a personal value in task logs as typed, normalised and as it appears in a URL's
+    query (a vendor lookup puts the address there; urllib3 logs URLs at DEBUG)."""
+    for form in {value, value.strip(), value.strip().lower()}:
+        if form:
+            mask_secret(form)
+            mask_secret(quote(form, safe=""))
+            mask_secret(quote_plus(form))
+
+
 def _params(kind: str) -> RequestParams:
     context = get_current_context()
     raw = dict(context["params"])
     if isinstance(raw.get("subject_email"), str) and raw["subject_email"].strip():
-        mask_secret(raw["subject_email"].strip())
+        _mask(raw["subject_email"])
     parsed = validate(raw, datetime.now(UTC).date(), with_reason=kind == "erasure")
     if kind == "rectification":
         changes = check_changes({new: raw.get(old) for old, new in RECTIFY_PARAMS.items()})
         for value in changes.values():
-            mask_secret(value)
+            _mask(value)
         parsed = RequestParams(**{**parsed.__dict__, "changes": changes})
     return parsed
 
