@@ -10,8 +10,9 @@ google_cloud_platform: `keyfile_dict` or `key_path`, `scope`). Domain-wide deleg
 service account acts for the mailbox in extra `subject` (`credentials.with_subject`), because the
 provider no longer takes a subject itself. Extra `api_endpoint` points the client elsewhere
 (the sandbox); extra `requests_per_second` paces calls (default 1: People API quotas are per
-minute per user); `timeout`, `retry_attempts`, `retry_max_seconds` as for ActiveCampaign. The
-token endpoint's faults are retried like the API's; refused credentials fail at once.
+minute per user); `timeout`, `retry_attempts`, `retry_max_seconds`, `max_in_flight` as for
+ActiveCampaign. The token endpoint's faults are retried like the API's; refused credentials
+fail at once.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ DEFAULT_ENDPOINT = "https://people.googleapis.com"
 PAGE_SIZE = 1000  # connections.list maximum
 DELETE_BATCH = 500  # batchDeleteContacts maximum
 GET_BATCH = 200  # getBatchGet maximum
+MAX_IN_FLIGHT = 1  # updateContact calls under way at once (see the ActiveCampaign hook)
 PERSON_FIELDS = "names,emailAddresses,phoneNumbers,addresses,genders,memberships,metadata"
 # category -> the person field that holds it (updatePersonFields names)
 CATEGORY_FIELDS = {
@@ -130,6 +132,7 @@ class GoogleContactsHook(GoogleBaseHook):
             timeout=float(self._get_field("timeout") or 30),
             retry_policy=RetryPolicy.from_extra(self._get_field),
             error_detail=_error_detail,
+            max_in_flight=int(self._get_field("max_in_flight") or MAX_IN_FLIGHT),
         )
 
     # ---- reading ----------------------------------------------------------------------------

@@ -95,8 +95,9 @@ class Source(Protocol):
 
 @runtime_checkable
 class BatchRedaction(Protocol):
-    """Optional, for sources whose vendor makes a batch of redactions cheaper than one record at
-    a time (Google: one batchGet reads the etags of 200 contacts). The sweep uses it when there."""
+    """Optional, for sources that redact a batch better than one record at a time (Google: one
+    batchGet reads the etags of 200 contacts; both vendors keep a few writes under way at once).
+    The sweep uses it when there."""
 
     redact_batch_size: int  # items per redact_many() call
 

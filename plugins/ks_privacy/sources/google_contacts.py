@@ -9,9 +9,10 @@ Google keeps under its own terms.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
-from ks_privacy.hooks._http import VendorNotFound
+from ks_privacy.hooks._http import VendorNotFound, in_flight, read_ahead
 from ks_privacy.hooks.google_contacts import (
     CATEGORY_FIELDS,
     DELETE_BATCH,
@@ -117,7 +118,7 @@ class GoogleContactsSource:
         refs (`extra_refs`) not seen, 200 a batchGet. Streamed: a page in memory at a time."""
         hold_group = self._hold_group()
         pending = set(window.extra_refs)
-        for person in self._connections():
+        for person in self._connections(window.cutoff):
             updated = contact_update_time(person)
             if not window.full and updated is not None and updated > window.cutoff:
                 break
@@ -126,11 +127,21 @@ class GoogleContactsSource:
         for _name, person in self.hook.iter_batch_get(sorted(pending)):
             yield self._record(person, hold_group)
 
-    def _connections(self) -> Iterator[dict]:
-        for i, page in enumerate(self.hook.iter_connection_pages()):
+    def _connections(self, cutoff: datetime | None) -> Iterator[dict]:
+        for i, page in enumerate(read_ahead(self._pages(cutoff))):
             if i == 0:
                 self._scan_total = page_total(page)
             yield from page.get("connections", [])
+
+    def _pages(self, cutoff: datetime | None) -> Iterator[dict]:
+        """The list's pages, up to the one that reaches past the cutoff (the list is oldest
+        first: nothing after that page can be due)."""
+        for page in self.hook.iter_connection_pages():
+            yield page
+            people = page.get("connections") or []
+            last = contact_update_time(people[-1]) if people else None
+            if cutoff is not None and last is not None and last > cutoff:
+                return
 
     def _matching(self, email: str, fields: str) -> list[dict]:
         wanted = normalise_email(email)
@@ -168,15 +179,19 @@ class GoogleContactsSource:
     def redact_many(self, items: Sequence[tuple[str, Sequence[str]]]) -> Iterator[ActionResult]:
         """Redact many records: their etags come from one batchGet per 200 (instead of a GET
         each), then one updateContact each. A record the batchGet no longer finds is
-        ALREADY_ABSENT without a write. Results come one by one, as each write is done."""
+        ALREADY_ABSENT without a write. Results come one by one, in order, as each write is
+        done; `max_in_flight` writes are under way at once."""
         for start in range(0, len(items), GET_BATCH):
-            chunk = items[start : start + GET_BATCH]
+            chunk = list(items[start : start + GET_BATCH])
             current = self.hook.batch_get([ref for ref, _ in chunk], person_fields="metadata")
-            for ref, categories in chunk:
+
+            def one(item: tuple[str, Sequence[str]], current=current) -> ActionResult:
+                ref, categories = item
                 if ref not in current:
-                    yield ActionResult(ref, Outcome.ALREADY_ABSENT, {"http_status": 404})
-                    continue
-                yield self._redact(ref, categories, current[ref])
+                    return ActionResult(ref, Outcome.ALREADY_ABSENT, {"http_status": 404})
+                return self._redact(ref, categories, current[ref])
+
+            yield from in_flight(one, chunk, self.hook.api.max_in_flight)
 
     def _redact(self, ref: str, categories: Sequence[str], person: dict | None) -> ActionResult:
         fields = {CATEGORY_FIELDS[c]: [] for c in categories if c in CATEGORY_FIELDS}
