@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 
 from ks_privacy.audit_db import connection, transaction
 from ks_privacy.evidence import AuditTrail, Evidence
+from ks_privacy.holds import LegalHolds
 from ks_privacy.ledger import ClockLedger
 from ks_privacy.plans import DONE, INTENT, MANUAL_STATE, PLANNED, VERIFIED, Plan, PlanRow
 from ks_privacy.policy import Action, Facts, RetentionPolicy, decide, last_activity
@@ -146,8 +147,11 @@ def scan(step: SweepStep, full_scan: bool) -> dict:
     missed: list[Evidence] = []
     superseded: list[str] = []  # ledger entries the person's own activity made meaningless
     unseen = set(ledger_refs)  # ledger refs the scan has not returned (yet)
+    held_people = LegalHolds(step.trail).active()  # the register: holds in every source
     for chunk in chunks(step.source.scan(window), SCAN_CHUNK):
-        rows = _decide_chunk(step, chunk, ledger, counts, cutoff, ledger_refs, missed, superseded)
+        rows = _decide_chunk(
+            step, chunk, ledger, counts, cutoff, ledger_refs, missed, superseded, held_people
+        )
         unseen.difference_update(r.ref for r in chunk)
         with transaction(step.engine) as conn:
             plan.add(conn, rows)
@@ -174,6 +178,7 @@ def _decide_chunk(
     ledger_refs,
     missed,
     superseded: list[str],
+    held_people: frozenset[str],
 ):
     entries = ledger.lookup([r.ref for r in chunk])
     rows = []
@@ -185,7 +190,9 @@ def _decide_chunk(
             # the ledger no longer changes this record's decision (the vendor clock moved after
             # our write), and an entry kept would make a later redaction keep the old activity
             superseded.append(record.ref)
-        decision = decide(step.policy, Facts(record.categories, activity, record.held), step.now)
+        subject_ref = step.pseudonymise(record.email)
+        held = record.held or (subject_ref is not None and subject_ref in held_people)
+        decision = decide(step.policy, Facts(record.categories, activity, held), step.now)
         counts["scanned"] += 1
         counts[decision.action.value] += 1
         for category in record.categories:
@@ -202,7 +209,7 @@ def _decide_chunk(
             continue
         row = PlanRow(
             record_ref=record.ref,
-            subject_ref=step.pseudonymise(record.email),
+            subject_ref=subject_ref,
             action=decision.action.value,
             categories=decision.categories,
             rule=decision.rule,
