@@ -151,6 +151,7 @@ def parse_retry_after(value: str | None) -> float | None:
 
 
 PACING_WINDOW_MS = 100
+PACING_MARGIN = 0.98  # of the documented rate: see make_limiter
 
 
 def make_limiter(per_second: float) -> Limiter:
@@ -163,10 +164,15 @@ def make_limiter(per_second: float) -> Limiter:
     none of that, yet a wait that oversleeps by a millisecond (or a few milliseconds spent
     writing evidence between calls) is made up within the window instead of being lost on
     every call, which at 100 requests/s cost 15 % of the rate.
+
+    The pace is PACING_MARGIN of the rate: requests evenly spaced when sent arrive a few
+    milliseconds closer together or further apart, and a vendor counting arrivals in its own
+    one-second window answers the one that arrives early with a 429 whose Retry-After is a
+    whole second (seen at 5 requests/s: 4 of 158 calls). 2 % is 4 ms a call at 5/s.
     """
     if per_second <= 0:
         raise ValueError("requests_per_second must be a positive number")
-    interval_ms = Duration.SECOND.value / per_second  # Duration is an enum
+    interval_ms = Duration.SECOND.value / (per_second * PACING_MARGIN)  # Duration is an enum
     per_window = max(1, round(PACING_WINDOW_MS / interval_ms))
     # buffer_ms: pyrate-limiter adds it to every wait; its default (50 ms) would cap us at 20/s
     return Limiter(Rate(per_window, max(1, round(per_window * interval_ms))), buffer_ms=1)
