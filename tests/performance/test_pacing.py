@@ -101,3 +101,22 @@ def test_with_calls_under_way_a_429_still_holds_every_call_back(vendors, monkeyp
     for at in limited:
         soon = [e for e in log if at < e["time"] < at + 0.95]
         assert len(soon) <= 1, "only a call already under way may follow a 429 at once"
+
+
+def test_hooks_on_one_account_share_its_pace(vendors, monkeypatch):
+    """A sweep's steps each build their own hook; the second one's first call must still wait
+    for the first one's pace, or the vendor's one-second window answers it with a 429."""
+    conn = json.loads(os.environ["AIRFLOW_CONN_ACTIVECAMPAIGN_DEFAULT"])
+    conn["extra"]["requests_per_second"] = 5
+    monkeypatch.setenv("AIRFLOW_CONN_ACTIVECAMPAIGN_DEFAULT", json.dumps(conn))
+    vendors.control("activecampaign", "rate_limit", {"per_second": 5})
+    policy = load_policy()
+    first, second = (build_source(policy, "activecampaign") for _ in range(2))
+    assert first.hook is not second.hook
+    for ref in range(1, 7):  # a step that uses the account's whole rate ...
+        first.hook.get_contact(str(ref))
+    for ref in range(7, 10):  # ... and the next step, straight after it
+        second.hook.get_contact(str(ref))
+    log = vendors.requests_made("activecampaign")
+    assert len(log) >= 9
+    assert [e["status"] for e in log if e["status"] == 429] == []

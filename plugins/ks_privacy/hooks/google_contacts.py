@@ -133,6 +133,7 @@ class GoogleContactsHook(GoogleBaseHook):
             retry_policy=RetryPolicy.from_extra(self._get_field),
             error_detail=_error_detail,
             max_in_flight=int(self._get_field("max_in_flight") or MAX_IN_FLIGHT),
+            account=f"{endpoint} {subject}",  # People API quotas count per user
         )
 
     # ---- reading ----------------------------------------------------------------------------

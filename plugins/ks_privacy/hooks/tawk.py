@@ -69,6 +69,7 @@ class TawkHook(BaseHook):
             timeout=float(conn.extra_dejson.get("timeout", 30)),
             retry_policy=RetryPolicy.from_extra(conn.extra_dejson.get),
             error_detail=_error_detail,
+            account=f"{conn.host or DEFAULT_BASE} {conn.extra_dejson.get('property_id')}",
         )
 
     @property
