@@ -190,9 +190,13 @@ def _decide_chunk(
             # the ledger no longer changes this record's decision (the vendor clock moved after
             # our write), and an entry kept would make a later redaction keep the old activity
             superseded.append(record.ref)
-        subject_ref = step.pseudonymise(record.email)
-        held = record.held or (subject_ref is not None and subject_ref in held_people)
-        decision = decide(step.policy, Facts(record.categories, activity, held), step.now)
+        decision = decide(step.policy, Facts(record.categories, activity, record.held), step.now)
+        subject_ref = None
+        if decision.action in (Action.ERASE, Action.REDACT, Action.HOLD):
+            subject_ref = step.pseudonymise(record.email)  # only for what is due: a hot loop
+            if decision.action != Action.HOLD and subject_ref in held_people:
+                facts = Facts(record.categories, activity, held=True)  # the register's hold
+                decision = decide(step.policy, facts, step.now)
         counts["scanned"] += 1
         counts[decision.action.value] += 1
         for category in record.categories:
