@@ -37,7 +37,7 @@ NOW_MS = int(NOW.timestamp() * 1000)
 DAY_S = 86_400
 SHAPE_VERSION = "2"  # bump when shape() changes: cached templates are then made again
 
-# The policy's numbers for ActiveCampaign and Google (include/retention_policy.yaml): phone 160
+# The default policy's numbers for ActiveCampaign and Google: phone 160
 # days, everything else 180, one day of lead time. The benchmark checks the sweep's plan against
 # this truth, so a drift between the two shows up as a failed sanity check, not a wrong table.
 PHONE_DUE_S = 159 * DAY_S

@@ -29,7 +29,6 @@ def _environment() -> None:
     os.environ.setdefault("AIRFLOW_HOME", str(home))
     os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
     os.environ.setdefault("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", f"sqlite:///{home}/airflow.db")
-    os.environ.setdefault("KS_POLICY_PATH", str(REPO / "include" / "retention_policy.yaml"))
 
 
 def _sweep(args: argparse.Namespace) -> dict:
@@ -111,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     answer = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)
     _environment()
-    sys.path[:0] = [str(REPO), str(REPO / "plugins")]
+    sys.path[:0] = [str(REPO)]
     if args.command == "sweep":
         out = _sweep(args)
     elif args.command == "naive":

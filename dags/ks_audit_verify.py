@@ -15,7 +15,7 @@ Reads the audit database (connection `ks_audit_db`) and changes nothing in it.
   charts, the CSV of the evidence, a JSON summary) to Airflow variable `ks_audit_report_base`
   (default `$AIRFLOW_HOME/ks-audit-reports/`), and as `latest.*` for the auditors' page.
 
-Every result is also in the task logs, one line per finding. See the README, "For auditors".
+Every result is also in the task logs, one line per finding. See docs/auditors.md.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """
 ### ks_retention_daily: keep the privacy statement's retention terms, every day
 
-Per source in `include/retention_policy.yaml`: **scan** (stream records, decide with the policy,
-store the plan: refs, decisions and pseudonyms only) → **guard** (stop before deleting when the
+Per source in the retention policy (`ks_privacy/data/retention_policy.yaml`, or the file at
+`KS_POLICY_PATH`): **scan** (stream records, decide with the policy, store the plan: refs,
+decisions and pseudonyms only) → **guard** (stop before deleting when the
 plan is implausibly large) → **apply** (erase or redact, with an intent row before and an outcome
 row after every vendor call) → **verify** (read every acted-on record back). Sources without a
 delete API (Tawk) get a worklist and a human confirmation instead of apply's deletes. One
@@ -13,7 +14,7 @@ they are personal data too.
 
 Params: `dry_run` (plan and report, delete nothing), `sources` (which sources this run covers),
 `override_guard` (after a human checked a tripped plan), `full_scan` (`auto`: Sundays).
-Evidence: table `ks_evidence` on connection `ks_audit_db`; see the README.
+Evidence: table `ks_evidence` on connection `ks_audit_db`; see docs/auditors.md.
 """
 
 from __future__ import annotations

@@ -22,7 +22,6 @@ os.environ.update(
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{_AIRFLOW_HOME}/airflow.db",
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(_AIRFLOW_HOME / "logs"),
-        "KS_POLICY_PATH": str(REPO / "include" / "retention_policy.yaml"),
         "KS_RETRY_DELAY_SECONDS": "1",
     }
 )
@@ -33,3 +32,14 @@ pytest_plugins = [
     "tests.fixtures.sandbox",
     "tests.fixtures.dagrun",
 ]
+
+
+# Tiers: `scripts/test --fast` runs what needs no PostgreSQL, Redis or Chromium (the inner loop);
+# CI runs everything. Every test that reaches PostgreSQL does so through `pg_admin`, so it is
+# marked here; the Celery and browser tests carry their marks themselves.
+def pytest_collection_modifyitems(config, items):
+    import pytest
+
+    for item in items:
+        if "pg_admin" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.services)

@@ -59,8 +59,6 @@ def server(pg_admin, airflow_db, tmp_path_factory):
     migrate(engine)
     seeded = seed_evidence(engine)
     reports = tmp_path_factory.mktemp("reports")
-    plugins = tmp_path_factory.mktemp("plugins")
-    (plugins / "ks_audit_plugin.py").symlink_to(REPO / "plugins" / "ks_audit_plugin.py")
     end = datetime.now(UTC) + timedelta(minutes=1)
     report.write(engine, load_policy(), end - timedelta(days=31), end, end, base=reports.as_uri())
 
@@ -68,9 +66,7 @@ def server(pg_admin, airflow_db, tmp_path_factory):
         mp.setenv("AIRFLOW_CONN_KS_AUDIT_DB", airflow_url(url))
         mp.setenv("AIRFLOW_VAR_KS_PSEUDONYM_KEY", PSEUDONYM_KEY)
         mp.setenv("AIRFLOW_VAR_KS_AUDIT_REPORT_BASE", reports.as_uri() + "/")
-        # the repository's plugins folder also holds the ks_privacy package, which Airflow's
-        # loader would import file by file; serve our plugin file alone
-        mp.setattr(settings, "PLUGINS_FOLDER", str(plugins))
+        mp.setattr(settings, "PLUGINS_FOLDER", str(REPO / "plugins"))
         _reset_plugins()
         app = create_app(apps="core")
         port = _free_port()
@@ -171,6 +167,7 @@ def test_lookup_takes_the_address_in_the_body_only(server, capfd):
         assert as_url.status_code == 405
 
 
+@pytest.mark.browser
 def test_in_a_real_headless_chromium(server, tmp_path):
     if not (CHROMIUM and CHROMEDRIVER):
         if os.environ.get("KS_SKIP_BROWSER") == "1":

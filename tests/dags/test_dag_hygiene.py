@@ -8,6 +8,7 @@ import socket
 
 import pytest
 
+from ks_privacy.resources import DEFAULT_POLICY
 from tests.conftest import REPO
 
 DAG_FILES = sorted((REPO / "dags").glob("*.py"))
@@ -79,7 +80,7 @@ def test_parsing_does_no_io(monkeypatch):
 def test_broken_policy_fails_import_with_key_and_line(tmp_path, monkeypatch):
     from airflow.dag_processing.dagbag import DagBag
 
-    policy = (REPO / "include" / "retention_policy.yaml").read_text()
+    policy = DEFAULT_POLICY.read_text()
     broken = tmp_path / "policy.yaml"
     broken.write_text(policy.replace("term_days: 160", "term_days: -160"))
     monkeypatch.setenv("KS_POLICY_PATH", str(broken))

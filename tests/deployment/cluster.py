@@ -42,7 +42,7 @@ from tests.fixtures.sandbox import FAST, NOW, PSEUDONYM_KEY, Vendors, airflow_co
 
 REPO = Path(__file__).resolve().parents[2]
 CELERY_CONFIG = "tests.deployment.celery_config.CELERY_CONFIG"
-INIT_SCRIPT = str(REPO / "scripts" / "init_deployment.py")
+INIT_SCRIPT = str(REPO / "include" / "init_deployment.py")
 REDIS_URL = os.environ.get("KS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 ADMIN_USER = "admin"
 RETENTION, ERASURE = "ks_retention_daily", "ks_request_erasure"
@@ -123,7 +123,7 @@ class NativeCluster:
             **{k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW_", "_AIRFLOW"))},
             **env,
             "AIRFLOW_HOME": str(home),
-            "PYTHONPATH": os.pathsep.join([str(REPO / "plugins"), str(REPO)]),
+            "PYTHONPATH": str(REPO),
             "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": _libpq(metadata_url, "postgresql+psycopg2"),
             "AIRFLOW__CELERY__BROKER_URL": REDIS_URL,
@@ -149,7 +149,6 @@ class NativeCluster:
             "_AIRFLOW_WWW_USER_PASSWORD": self.password,
             "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
             "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
-            "KS_POLICY_PATH": str(REPO / "include" / "retention_policy.yaml"),
             "KS_RETRY_DELAY_SECONDS": "1",
         }
 
@@ -173,7 +172,7 @@ class NativeCluster:
         return result.stdout
 
     def prepare(self) -> None:
-        """What compose's airflow-init does: `airflow db migrate`, then scripts/init_deployment.py
+        """What compose's airflow-init does: `airflow db migrate`, then include/init_deployment.py
         (the admin's password, the audit schema, one pool per source)."""
         self.home.mkdir(parents=True, exist_ok=True)
         self.logs.mkdir(exist_ok=True)

@@ -186,7 +186,7 @@ def test_airflow_init_migrates_and_prepares_the_suite(compose):
     script = "\n".join(init["command"])
     env = _env(init)
     assert env["_AIRFLOW_DB_MIGRATE"] == "true"
-    assert "scripts/init_deployment.py --create-databases --write-passwords-file" in script
+    assert "include/init_deployment.py --create-databases --write-passwords-file" in script
     assert env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"].startswith("/opt/airflow/auth/")
 
 
@@ -227,8 +227,9 @@ def test_dockerfile_extends_the_official_image_with_our_lock(compose):
     assert re.search(
         r"^FROM apache/airflow:\S*\$\{AIRFLOW_VERSION\}\S* AS airflow$", dockerfile, re.M
     )
-    assert "-r /requirements.txt" in dockerfile
-    assert "--editable /opt/airflow" in dockerfile
+    # the wheel, installed (not editable) with the lock as constraints: no test tools inside
+    assert "pip wheel" in dockerfile and "-c /requirements.txt" in dockerfile
+    assert "--editable" not in dockerfile and "-r /requirements.txt" not in dockerfile
     targets = set(re.findall(r"^FROM \S+ AS (\S+)$", dockerfile, re.MULTILINE))
     for name, service in compose["services"].items():
         if "build" in service:
@@ -242,14 +243,17 @@ def test_dockerfile_extends_the_official_image_with_our_lock(compose):
         for line in (REPO / ".dockerignore").read_text().splitlines()
         if line.startswith("!")
     ]
-    for source in re.findall(r"^COPY (?:--\S+ )*(\S+) \S+$", dockerfile, re.MULTILINE):
+    # what is copied from the build context (not from another stage) must be in it
+    context_copies = re.findall(r"^COPY (?!--from)(?:--\S+ )*(\S+) \S+$", dockerfile, re.MULTILINE)
+    assert context_copies
+    for source in context_copies:
         assert source.rstrip("/") in allowed, f"{source} is copied but .dockerignore excludes it"
         assert (REPO / source).exists(), source
 
 
 def _init_deployment():
     spec = importlib.util.spec_from_file_location(
-        "init_deployment", REPO / "scripts" / "init_deployment.py"
+        "init_deployment", REPO / "include" / "init_deployment.py"
     )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

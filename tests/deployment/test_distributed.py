@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from ks_privacy.dag_support import pool_for
 from ks_privacy.evidence import AuditTrail
 from tests.deployment.cluster import Deployment, RunResult
@@ -18,6 +20,7 @@ from tests.deployment.cluster import Deployment, RunResult
 SOURCES = ("activecampaign", "google_contacts", "tawk", "website_activity")
 
 
+@pytest.mark.services
 def test_sweep_and_erasure_run_on_celery_workers(tmp_path):
     # not a fixture: a failing check must pass through Deployment.__exit__, which prints the
     # processes' logs before it stops them

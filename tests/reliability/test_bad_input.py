@@ -10,10 +10,11 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ks_privacy.policy import DEFAULT_POLICY_PATH, PolicyError, parse_policy
+from ks_privacy.policy import PolicyError, parse_policy
 from ks_privacy.request_params import InvalidRequest, check_email, validate
+from ks_privacy.resources import DEFAULT_POLICY
 
-SHIPPED = yaml.safe_load(DEFAULT_POLICY_PATH.read_text())
+SHIPPED = yaml.safe_load(DEFAULT_POLICY.read_text())
 TODAY = date(2026, 11, 25)
 
 junk = st.recursive(

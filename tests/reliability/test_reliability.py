@@ -132,7 +132,7 @@ def test_sigkill_in_the_middle_of_apply_then_retry(vendors):
             "activecampaign",
         ],
         cwd=REPO,
-        env={**os.environ, "PYTHONPATH": f"{REPO}:{REPO / 'plugins'}"},
+        env={**os.environ, "PYTHONPATH": str(REPO)},
     )
     try:
         deadline = time.monotonic() + 60

@@ -6,7 +6,6 @@ import pytest
 import yaml
 
 from ks_privacy.policy import (
-    DEFAULT_POLICY_PATH,
     Action,
     Facts,
     PolicyError,
@@ -15,6 +14,7 @@ from ks_privacy.policy import (
     load_policy,
     parse_policy,
 )
+from ks_privacy.resources import DEFAULT_POLICY
 
 NOW = datetime(2026, 11, 25, tzinfo=UTC)
 CONTACT = frozenset({"name", "phone", "email", "ip_address"})
@@ -131,7 +131,7 @@ def test_unknown_category_on_a_record_is_an_error(policy):
 
 # ---- broken policy files ----------------------------------------------------------------------
 
-SHIPPED = DEFAULT_POLICY_PATH.read_text()
+SHIPPED = DEFAULT_POLICY.read_text()
 
 
 def mutate(change) -> str:

@@ -1,8 +1,8 @@
 """The audit database: engine from the Airflow connection `ks_audit_db`, and its versioned schema.
 
 PostgreSQL in production and tests, SQLite as the embedded default. The schema lives in numbered
-SQL files under `include/audit_schema/<dialect>/`; `migrate` applies the missing ones, once, under
-a lock, so it is safe to call at the start of every task.
+SQL files shipped in the package (`ks_privacy/data/audit_schema/<dialect>/`); `migrate` applies
+the missing ones, once, under a lock, so it is safe to call at the start of every task.
 """
 
 from __future__ import annotations
@@ -11,14 +11,15 @@ import functools
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
+from importlib.resources.abc import Traversable
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
+from ks_privacy.resources import AUDIT_SCHEMA
+
 AUDIT_CONN_ID = "ks_audit_db"
-SCHEMA_DIR = Path(__file__).resolve().parents[2] / "include" / "audit_schema"
 _MIGRATION_LOCK = 0x6B735F6D  # "ks_m": PostgreSQL advisory lock key for schema changes
 _FILE_PATTERN = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 
@@ -112,10 +113,12 @@ def connection(engine: Engine) -> Iterator[Connection]:
         yield conn
 
 
-def migrations(dialect: str) -> list[tuple[int, Path]]:
-    folder = SCHEMA_DIR / dialect
+def migrations(dialect: str) -> list[tuple[int, Traversable]]:
+    folder = AUDIT_SCHEMA / dialect
     found = []
-    for path in sorted(folder.glob("*.sql")):
+    for path in sorted(folder.iterdir(), key=lambda p: p.name):
+        if not path.name.endswith(".sql"):
+            continue
         match = _FILE_PATTERN.match(path.name)
         if not match:
             raise RuntimeError(f"unexpected file in {folder}: {path.name} (want NNN_name.sql)")

@@ -129,7 +129,7 @@ def request_flow(kind: str, work):
 
 def pool_for(source: str) -> str:
     """One Airflow pool per vendor account: tasks share its rate limit instead of racing for it.
-    Created by `scripts/init_deployment.py` (airflow-init in compose, and the distributed test)."""
+    Created by `include/init_deployment.py` (airflow-init in compose, and the distributed test)."""
     return f"ks_{source}"
 
 
@@ -139,13 +139,13 @@ def source_actions(name: str):
     from airflow.providers.standard.operators.hitl import HITLOperator
     from airflow.sdk import task
 
-    from ks_privacy.sources import adapter_class
+    from ks_privacy.sources import ADAPTERS
     from ks_privacy.tasks import actions
 
     pool = pool_for(name)
     apply = task(actions.apply, task_id="apply", pool=pool)(name)
     verify = task(actions.verify, task_id="verify", pool=pool)(name)
-    if not adapter_class(name).manual_erasure:
+    if not ADAPTERS[name].manual_erasure:
         apply >> verify
         return apply, verify
     worklist = task(actions.worklist, task_id="worklist")(name)

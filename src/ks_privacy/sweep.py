@@ -296,7 +296,7 @@ def guard(step: SweepStep, override: bool) -> dict:
     raise GuardTripped(
         f"guard tripped for source {step.source_name}: {text}. Nothing was deleted. Check the plan "
         "(table ks_plan for this run); if it is right, trigger ks_retention_daily again with "
-        "param override_guard=true, or raise the cap in include/retention_policy.yaml "
+        "param override_guard=true, or raise the cap in the retention policy (KS_POLICY_PATH) "
         f"(sources.{step.source_name}.guard)."
     )
 

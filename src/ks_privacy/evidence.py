@@ -17,7 +17,7 @@ Events (column `event`) and their outcomes:
 - `erase.dry_run` / `redact.dry_run` (dry_run), `hold` (held: legal hold, nothing touched)
 - `manual.requested` (requested) / `manual.confirmed` (erased; details: confirmed_by)
 - `verify` (verified | still_present): the read-back after an action
-- `request.*`: data-subject requests (see ks_privacy.requests)
+- `request.*`: data-subject requests (see ks_privacy.register and ks_privacy.tasks.subject_requests)
 """
 
 from __future__ import annotations

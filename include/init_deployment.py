@@ -3,7 +3,7 @@
 compose's airflow-init runs it at every `docker compose up`; the native distributed test runs it
 too. Reads everything from the environment Airflow itself reads.
 
-    scripts/init_deployment.py [--create-databases] [--write-passwords-file]
+    include/init_deployment.py [--create-databases] [--write-passwords-file]
 
 --create-databases      for every PostgreSQL connection of the suite given as a URI
                         (AIRFLOW_CONN_KS_AUDIT_DB, AIRFLOW_CONN_WEBSITE_ACTIVITY_DB) on the

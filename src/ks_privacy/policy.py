@@ -10,15 +10,15 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from ks_privacy.resources import DEFAULT_POLICY
 from ks_privacy.timeutil import to_utc
-
-DEFAULT_POLICY_PATH = Path(__file__).resolve().parents[2] / "include" / "retention_policy.yaml"
 
 Category = Literal["name", "gender", "address", "phone", "email", "ip_address", "website_activity"]
 SourceName = Literal["activecampaign", "google_contacts", "tawk", "website_activity"]
@@ -256,7 +256,7 @@ def _schema_problems(error: ValidationError) -> list[tuple[tuple, str]]:
     ]
 
 
-def parse_policy(text: str, path: Path = DEFAULT_POLICY_PATH) -> RetentionPolicy:
+def parse_policy(text: str, path: Path | Traversable = DEFAULT_POLICY) -> RetentionPolicy:
     """Parse and validate policy YAML; every problem raises PolicyError naming key and line."""
     try:
         root = yaml.compose(text, Loader=_UniqueKeyLoader)
@@ -280,10 +280,12 @@ def parse_policy(text: str, path: Path = DEFAULT_POLICY_PATH) -> RetentionPolicy
 
 
 def load_policy(path: str | Path | None = None) -> RetentionPolicy:
-    """Read the policy file (default `include/retention_policy.yaml`, or $KS_POLICY_PATH)."""
+    """Read the policy file: `path`, else $KS_POLICY_PATH, else the default shipped in the
+    package (`ks_privacy/data/retention_policy.yaml`, the statement as published)."""
     import os
 
-    path = Path(path or os.environ.get("KS_POLICY_PATH") or DEFAULT_POLICY_PATH)
+    chosen = path or os.environ.get("KS_POLICY_PATH")
+    path = Path(chosen) if chosen else DEFAULT_POLICY
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:

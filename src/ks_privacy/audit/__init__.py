@@ -8,5 +8,6 @@
 - `web`: the auditors' page in the Airflow UI (plugin `ks_audit`, behind Airflow's login).
 - `cli`: `python -m ks_privacy audit verify|report|lookup` and `python -m ks_privacy policy`.
 
-Nothing here writes to the audit trail: an auditor's tools only read it.
+The auditor's checks, report and lookup only read the audit trail; the CLI's `hold place|lift`
+commands (ks_privacy.holds) write their own evidence.
 """
