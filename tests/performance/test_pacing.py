@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from ks_privacy.hooks._http import in_flight, make_limiter, read_ahead
+from ks_privacy.hooks.vendor_http import in_flight, make_limiter, read_ahead
 from ks_privacy.policy import load_policy
 from ks_privacy.sources import build_source
 from ks_privacy.sources.base import Outcome

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from ks_privacy.hooks._http import VendorAuthError
 from ks_privacy.hooks.activecampaign import PAGE_SIZE, ActiveCampaignHook
+from ks_privacy.hooks.vendor_http import VendorAuthError
 from ks_privacy.sources.base import Outcome, ScanWindow
 
 # (contacts, seed) that give ActiveCampaign exactly this many contacts

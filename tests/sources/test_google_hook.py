@@ -10,8 +10,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ks_privacy.hooks import google_contacts
-from ks_privacy.hooks._http import VendorAuthError, VendorError
 from ks_privacy.hooks.google_contacts import GoogleContactsHook
+from ks_privacy.hooks.vendor_http import VendorAuthError, VendorError
 from ks_privacy.sources.base import Outcome, ScanWindow
 from tests.sources.truth import expected, from_ms
 

@@ -8,7 +8,7 @@ import traceback
 
 import pytest
 
-from ks_privacy.hooks._http import VendorError, VendorNotFound, VendorRetryable, _safe_detail
+from ks_privacy.hooks.vendor_http import VendorError, VendorNotFound, VendorRetryable, _safe_detail
 from ks_privacy.sources.base import ScanWindow
 
 ADDRESS = "jan@xs4all.nl"

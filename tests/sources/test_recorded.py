@@ -9,15 +9,15 @@ import time
 import pytest
 import requests
 
-from ks_privacy.hooks import _http, google_contacts
-from ks_privacy.hooks._http import (
+from ks_privacy.hooks import google_contacts, vendor_http
+from ks_privacy.hooks.google_contacts import GoogleContactsHook
+from ks_privacy.hooks.vendor_http import (
     MAX_RETRY_AFTER,
     RetryPolicy,
     VendorAuthError,
     VendorRetryable,
     VendorSession,
 )
-from ks_privacy.hooks.google_contacts import GoogleContactsHook
 
 
 def recorded(status: int, body: dict | None = None, headers: dict | None = None):
@@ -48,7 +48,7 @@ class Replay(requests.Session):
 def sleeps(monkeypatch):
     """The waits tenacity asks for, without waiting."""
     waited: list[float] = []
-    monkeypatch.setattr(_http.time, "sleep", waited.append)
+    monkeypatch.setattr(vendor_http.time, "sleep", waited.append)
     return waited
 
 
@@ -183,7 +183,7 @@ def test_stale_etag_update_reads_again_and_sends_the_new_etag(sleeps, monkeypatc
 @pytest.mark.parametrize(("per_second", "count"), [(5.0, 4), (50.0, 6), (0.8, 2)])
 def test_client_pacing_spaces_requests_evenly(per_second, count):
     """The client keeps to the vendor's rate by itself, one request per 1/rate seconds."""
-    limiter = _http.make_limiter(per_second)
+    limiter = vendor_http.make_limiter(per_second)
     started = time.monotonic()
     for _ in range(count):
         limiter.try_acquire("vendor")

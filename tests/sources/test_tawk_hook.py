@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from ks_privacy.hooks import tawk
-from ks_privacy.hooks._http import VendorAuthError
 from ks_privacy.hooks.tawk import TawkHook
+from ks_privacy.hooks.vendor_http import VendorAuthError
 from ks_privacy.sources.base import ScanWindow
 
 

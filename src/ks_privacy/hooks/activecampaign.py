@@ -21,7 +21,7 @@ from typing import Any
 import requests
 from airflow.sdk import BaseHook
 
-from ks_privacy.hooks._http import RetryPolicy, VendorError, VendorNotFound, VendorSession
+from ks_privacy.hooks.vendor_http import RetryPolicy, VendorError, VendorNotFound, VendorSession
 
 PAGE_SIZE = 100  # the documented maximum of `limit`
 IDS_PER_FILTER = 100

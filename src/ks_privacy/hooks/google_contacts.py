@@ -26,7 +26,7 @@ from google.auth import exceptions as auth_exceptions
 from google.auth.transport.requests import AuthorizedSession
 from tenacity import retry, retry_if_exception, stop_after_attempt
 
-from ks_privacy.hooks._http import (
+from ks_privacy.hooks.vendor_http import (
     RetryPolicy,
     VendorAuthError,
     VendorError,

@@ -19,7 +19,7 @@ from typing import Any
 import requests
 from airflow.sdk import BaseHook
 
-from ks_privacy.hooks._http import RetryPolicy, VendorError, VendorSession
+from ks_privacy.hooks.vendor_http import RetryPolicy, VendorError, VendorSession
 
 PAGE_SIZE = 100
 DEFAULT_BASE = "https://api.tawk.to"

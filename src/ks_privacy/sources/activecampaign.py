@@ -11,8 +11,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from ks_privacy.hooks._http import VendorError, VendorNotFound, in_flight, read_ahead
 from ks_privacy.hooks.activecampaign import IDS_PER_FILTER, ActiveCampaignHook
+from ks_privacy.hooks.vendor_http import VendorError, VendorNotFound, in_flight, read_ahead
 from ks_privacy.policy import SourcePolicy
 from ks_privacy.pseudonym import normalise_email
 from ks_privacy.sources.base import ActionResult, Outcome, ScanWindow, SourceRecord

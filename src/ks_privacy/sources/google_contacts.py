@@ -12,7 +12,6 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from ks_privacy.hooks._http import VendorNotFound, in_flight, read_ahead
 from ks_privacy.hooks.google_contacts import (
     CATEGORY_FIELDS,
     DELETE_BATCH,
@@ -20,6 +19,7 @@ from ks_privacy.hooks.google_contacts import (
     GoogleContactsHook,
     page_total,
 )
+from ks_privacy.hooks.vendor_http import VendorNotFound, in_flight, read_ahead
 from ks_privacy.policy import SourcePolicy
 from ks_privacy.pseudonym import normalise_email
 from ks_privacy.sources.base import ActionResult, Outcome, ScanWindow, SourceRecord

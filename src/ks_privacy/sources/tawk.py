@@ -13,8 +13,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
-from ks_privacy.hooks._http import VendorNotFound
 from ks_privacy.hooks.tawk import TawkHook
+from ks_privacy.hooks.vendor_http import VendorNotFound
 from ks_privacy.policy import SourcePolicy
 from ks_privacy.pseudonym import normalise_email
 from ks_privacy.sources.base import ActionResult, ScanWindow, SourceRecord
