@@ -231,10 +231,9 @@ class Sandbox:
                 **({"extra": dict(pace)} if pace else {}),
             },
             "google_contacts_default": {
-                "conn_type": "google_cloud_platform",
+                "conn_type": "google_contacts",
                 "extra": {
                     "keyfile_dict": json.dumps(self.google_service_account_info),
-                    "scope": CONTACTS_SCOPE,
                     "subject": self.google_subject,
                     "api_endpoint": self.google_url,
                     **quick,

@@ -13,8 +13,10 @@ from ks_privacy.hooks import google_contacts, vendor_http
 from ks_privacy.hooks.google_contacts import GoogleContactsHook
 from ks_privacy.hooks.vendor_http import (
     MAX_RETRY_AFTER,
+    ConnectionExtras,
     RetryPolicy,
     VendorAuthError,
+    VendorError,
     VendorRetryable,
     VendorSession,
 )
@@ -113,9 +115,33 @@ def test_auth_errors_are_not_retried(sleeps):
 
 
 def test_retry_policy_from_connection_extras():
-    assert RetryPolicy.from_extra({}.get) == RetryPolicy()
-    policy = RetryPolicy.from_extra({"retry_attempts": "2", "retry_max_seconds": 9}.get)
+    def extras(**values) -> ConnectionExtras:
+        return ConnectionExtras("ActiveCampaign", "ac", values.get)
+
+    assert RetryPolicy.from_extras(extras()) == RetryPolicy()
+    assert RetryPolicy.from_extras(extras(retry_attempts="", retry_max_seconds=None)) == (
+        RetryPolicy()
+    )
+    policy = RetryPolicy.from_extras(extras(retry_attempts="2", retry_max_seconds=9))
     assert (policy.attempts, policy.max_seconds) == (2, 9.0)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("retry_attempts", "many"),
+        ("retry_attempts", 0),
+        ("retry_attempts", "2.5"),
+        ("retry_max_seconds", "-1"),
+        ("retry_max_seconds", "nan"),
+    ],
+)
+def test_a_bad_retry_extra_is_refused_by_name(field, value):
+    extras = ConnectionExtras("ActiveCampaign", "ac", {field: value}.get)
+    with pytest.raises(VendorError) as raised:
+        RetryPolicy.from_extras(extras)
+    assert f"connection 'ac' extra `{field}` must be" in str(raised.value)
+    assert str(value) not in str(raised.value).split("must be", 1)[1]
 
 
 def test_stale_etag_update_reads_again_and_sends_the_new_etag(sleeps, monkeypatch):

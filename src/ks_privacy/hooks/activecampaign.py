@@ -9,6 +9,7 @@ Connection `activecampaign_default`: host = the API base URL, password = the API
 Extras: `requests_per_second` (default 5), `timeout` (seconds, default 30), `retry_attempts`
 (default 8) and `retry_max_seconds` (default 300) for 429s, 5xx and network faults,
 `max_in_flight` (default 1: deletes and updates under way at once, still paced at the rate).
+The UI's Test button runs `test_connection`: one real call with the token.
 """
 
 from __future__ import annotations
@@ -21,7 +22,14 @@ from typing import Any
 import requests
 from airflow.sdk import BaseHook
 
-from ks_privacy.hooks.vendor_http import RetryPolicy, VendorError, VendorNotFound, VendorSession
+from ks_privacy.hooks.vendor_http import (
+    TEST_RETRY,
+    ConnectionExtras,
+    RetryPolicy,
+    VendorError,
+    VendorNotFound,
+    VendorSession,
+)
 
 PAGE_SIZE = 100  # the documented maximum of `limit`
 IDS_PER_FILTER = 100
@@ -58,27 +66,43 @@ class ActiveCampaignHook(BaseHook):
     @cached_property
     def api(self) -> VendorSession:
         """The HTTP session, built on first use (the connection is read lazily, in the task)."""
+        return self.session()
+
+    def session(self, retry_policy: RetryPolicy | None = None) -> VendorSession:
+        """A session on the connection (its extras' retry policy unless one is given)."""
         conn = self.get_connection(self.activecampaign_conn_id)
+        extras = ConnectionExtras(
+            "ActiveCampaign", self.activecampaign_conn_id, conn.extra_dejson.get
+        )
         if not conn.host or not conn.password:
-            raise VendorError(
-                "ActiveCampaign",
-                "configuration",
-                None,
-                f"connection {self.activecampaign_conn_id!r} needs host (API URL) and "
-                "password (API token)",
-            )
-        extra = conn.extra_dejson
+            raise extras.error("needs host (API URL) and password (API token)")
         base = conn.host if "://" in conn.host else f"https://{conn.host}"
         return VendorSession(
             "ActiveCampaign",
             base,
             headers={"Api-Token": conn.password},
-            per_second=float(extra.get("requests_per_second", 5)),
-            timeout=float(extra.get("timeout", 30)),
-            retry_policy=RetryPolicy.from_extra(extra.get),
+            per_second=extras.number("requests_per_second", 5),
+            timeout=extras.number("timeout", 30),
+            retry_policy=retry_policy or RetryPolicy.from_extras(extras),
             error_detail=_error_detail,
-            max_in_flight=int(extra.get("max_in_flight", MAX_IN_FLIGHT)),
+            max_in_flight=extras.whole("max_in_flight", MAX_IN_FLIGHT),
         )
+
+    def test_connection(self) -> tuple[bool, str]:
+        """The UI's Test button: one real call (`GET contacts?limit=1`), which the API answers
+        only for a valid token, and no retries, so a wrong token or URL says so at once."""
+        try:
+            page = (
+                self.session(TEST_RETRY)
+                .request("GET", "contacts", "test connection", params={"limit": 1})
+                .json()
+            )
+        except VendorError as exc:
+            return False, str(exc)
+        except Exception as exc:  # a broken extra, a URL requests cannot use: say what kind
+            return False, f"ActiveCampaign connection test failed: {type(exc).__name__}"
+        total = page.get("meta", {}).get("total", "?")
+        return True, f"ActiveCampaign answered with the token: the account holds {total} contacts"
 
     # ---- contacts ---------------------------------------------------------------------------
 

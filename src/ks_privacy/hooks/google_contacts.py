@@ -5,14 +5,16 @@ Docs: https://developers.google.com/people/api/rest/v1/people (connections.list 
 <= 200 names; updateContact with `updatePersonFields` and the contact's etag, a stale etag is
 400 FAILED_PRECONDITION) and /v1/contactGroups.
 
-Credentials come from apache-airflow-providers-google's GoogleBaseHook (connection type
-google_cloud_platform: `keyfile_dict` or `key_path`, `scope`). Domain-wide delegation: the
-service account acts for the mailbox in extra `subject` (`credentials.with_subject`), because the
-provider no longer takes a subject itself. Extra `api_endpoint` points the client elsewhere
+Credentials come from apache-airflow-providers-google's GoogleBaseHook (extra `keyfile_dict` or
+`key_path`; the scope is always the contacts scope). Connection type `google_contacts` (ours, so
+the UI's form shows these fields and its Test button runs this hook's `test_connection`; a
+`google_cloud_platform` connection with the same extras works as well). Domain-wide delegation:
+the service account acts for the mailbox in extra `subject` (`credentials.with_subject`), because
+the provider no longer takes a subject itself. Extra `api_endpoint` points the client elsewhere
 (the sandbox); extra `requests_per_second` paces calls (default 1: People API quotas are per
-minute per user); `timeout`, `retry_attempts`, `retry_max_seconds`, `max_in_flight` as for
-ActiveCampaign. The token endpoint's faults are retried like the API's; refused credentials
-fail at once.
+minute per user); `timeout`, `retry_max_seconds`, `max_in_flight` as for ActiveCampaign; the
+retry setting is the Google provider's `num_retries` (see `retry_policy`). The token endpoint's
+faults are retried like the API's; refused credentials fail at once.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from google.auth.transport.requests import AuthorizedSession
 from tenacity import retry, retry_if_exception, stop_after_attempt
 
 from ks_privacy.hooks.vendor_http import (
+    TEST_RETRY,
+    ConnectionExtras,
     RetryPolicy,
     VendorAuthError,
     VendorError,
@@ -101,8 +105,8 @@ class _PeopleSession(AuthorizedSession):
 class GoogleContactsHook(GoogleBaseHook):
     conn_name_attr = "gcp_conn_id"
     default_conn_name = "google_contacts_default"
-    conn_type = "google_cloud_platform"
-    hook_name = "Google Workspace contacts"
+    conn_type = "google_contacts"
+    hook_name = "Google Workspace contacts (delegated mailbox)"
 
     def __init__(self, gcp_conn_id: str = default_conn_name, **kwargs):
         super().__init__(gcp_conn_id=gcp_conn_id, **kwargs)
@@ -113,14 +117,37 @@ class GoogleContactsHook(GoogleBaseHook):
 
     @cached_property
     def api(self) -> VendorSession:
+        return self.session()
+
+    def retry_policy(self) -> RetryPolicy:
+        """The connection's one retry setting is the Google provider's own `num_retries` (tries
+        after the first; default 7, so 8 in all as for the other vendors), with
+        `retry_max_seconds`. `retry_attempts` (the other hooks' name) is refused here rather
+        than silently ignored."""
+        extras = self._extras()
+        if self._get_field("retry_attempts") not in (None, ""):
+            raise extras.error(
+                "sets extra `retry_attempts`; a Google connection's retry setting is "
+                "`num_retries` (retries after the first try)"
+            )
+        retries = extras.whole("num_retries", RetryPolicy.attempts - 1, minimum=0)
+        return RetryPolicy(
+            attempts=retries + 1,
+            max_seconds=extras.number("retry_max_seconds", RetryPolicy.max_seconds),
+        )
+
+    def _extras(self) -> ConnectionExtras:
+        return ConnectionExtras("Google People", self.gcp_conn_id, self._get_field)
+
+    def session(self, retry_policy: RetryPolicy | None = None) -> VendorSession:
+        """A session acting for the delegated mailbox (the connection's retry policy unless one
+        is given)."""
+        extras = self._extras()
         subject = self._get_field("subject")
         if not subject:
-            raise VendorError(
-                "Google People",
-                "configuration",
-                None,
-                f"connection {self.gcp_conn_id!r} needs extra `subject`: the Workspace mailbox "
-                "whose contacts the service account reads (domain-wide delegation)",
+            raise extras.error(
+                "needs extra `subject`: the Workspace mailbox whose contacts the service account "
+                "reads (domain-wide delegation)"
             )
         credentials = self.get_credentials().with_subject(subject)
         endpoint = self._get_field("api_endpoint") or DEFAULT_ENDPOINT
@@ -128,12 +155,36 @@ class GoogleContactsHook(GoogleBaseHook):
             "Google People",
             endpoint,
             session=_PeopleSession(credentials),
-            per_second=float(self._get_field("requests_per_second") or 1),
-            timeout=float(self._get_field("timeout") or 30),
-            retry_policy=RetryPolicy.from_extra(self._get_field),
+            per_second=extras.number("requests_per_second", 1),
+            timeout=extras.number("timeout", 30),
+            retry_policy=retry_policy or self.retry_policy(),
             error_detail=_error_detail,
-            max_in_flight=int(self._get_field("max_in_flight") or MAX_IN_FLIGHT),
+            max_in_flight=extras.whole("max_in_flight", MAX_IN_FLIGHT),
             account=f"{endpoint} {subject}",  # People API quotas count per user
+        )
+
+    def test_connection(self) -> tuple[bool, str]:
+        """The UI's Test button: an access token for the delegated mailbox (the keyfile, the
+        domain-wide delegation and the contacts scope) and one real call with it, a one-row
+        connections.list; no retries. (GoogleBaseHook's own test asks tokeninfo about the
+        service account, which proves neither the delegation nor the People API.)"""
+        try:
+            page = (
+                self.session(TEST_RETRY)
+                .request(
+                    "GET",
+                    "v1/people/me/connections",
+                    "test connection",
+                    params={"personFields": "metadata", "pageSize": 1},
+                )
+                .json()
+            )
+        except VendorError as exc:
+            return False, str(exc)
+        except Exception as exc:  # a broken keyfile, a URL requests cannot use: say what kind
+            return False, f"Google People connection test failed: {type(exc).__name__}"
+        return True, (
+            f"the People API answered for the delegated mailbox: {page_total(page)} contacts"
         )
 
     # ---- reading ----------------------------------------------------------------------------

@@ -6,7 +6,8 @@ user name, answers `{"ok": true, "data": ...}` or `{"ok": false, "error": "<code
 
 Connection `tawk_default`: host = API base URL (https://api.tawk.to), password = API key,
 extra `property_id` (the property whose chats we keep), `requests_per_second` (default 2),
-`timeout`, `retry_attempts`, `retry_max_seconds` (as for ActiveCampaign).
+`timeout`, `retry_attempts`, `retry_max_seconds` (as for ActiveCampaign). The UI's Test button
+runs `test_connection`: one real chat.list of the property.
 """
 
 from __future__ import annotations
@@ -19,7 +20,13 @@ from typing import Any
 import requests
 from airflow.sdk import BaseHook
 
-from ks_privacy.hooks.vendor_http import RetryPolicy, VendorError, VendorSession
+from ks_privacy.hooks.vendor_http import (
+    TEST_RETRY,
+    ConnectionExtras,
+    RetryPolicy,
+    VendorError,
+    VendorSession,
+)
 
 PAGE_SIZE = 100
 DEFAULT_BASE = "https://api.tawk.to"
@@ -50,36 +57,55 @@ class TawkHook(BaseHook):
     def _conn(self):
         conn = self.get_connection(self.tawk_conn_id)
         if not conn.password or not conn.extra_dejson.get("property_id"):
-            raise VendorError(
-                "Tawk",
-                "configuration",
-                None,
-                f"connection {self.tawk_conn_id!r} needs password (API key) and extra property_id",
-            )
+            raise self._extras(conn).error("needs password (API key) and extra property_id")
         return conn
+
+    def _extras(self, conn) -> ConnectionExtras:
+        return ConnectionExtras("Tawk", self.tawk_conn_id, conn.extra_dejson.get)
 
     @cached_property
     def api(self) -> VendorSession:
+        return self.session()
+
+    def session(self, retry_policy: RetryPolicy | None = None) -> VendorSession:
+        """A session on the connection (its extras' retry policy unless one is given)."""
         conn = self._conn
+        extras = self._extras(conn)
         return VendorSession(
             "Tawk",
             conn.host or DEFAULT_BASE,
             auth=(conn.password, ""),
-            per_second=float(conn.extra_dejson.get("requests_per_second", 2)),
-            timeout=float(conn.extra_dejson.get("timeout", 30)),
-            retry_policy=RetryPolicy.from_extra(conn.extra_dejson.get),
+            per_second=extras.number("requests_per_second", 2),
+            timeout=extras.number("timeout", 30),
+            retry_policy=retry_policy or RetryPolicy.from_extras(extras),
             error_detail=_error_detail,
             account=f"{conn.host or DEFAULT_BASE} {conn.extra_dejson.get('property_id')}",
+        )
+
+    def test_connection(self) -> tuple[bool, str]:
+        """The UI's Test button: one real `chat.list` of the property (size 1), which proves the
+        key and that it may read this property's chats; no retries."""
+        try:
+            body = self.call("chat.list", session=self.session(TEST_RETRY), size=1, offset=0)
+        except VendorError as exc:
+            return False, str(exc)
+        except Exception as exc:  # a broken extra, a URL requests cannot use: say what kind
+            return False, f"Tawk connection test failed: {type(exc).__name__}"
+        return (
+            True,
+            f"Tawk answered with the key: the property holds {body.get('total', '?')} chats",
         )
 
     @property
     def property_id(self) -> str:
         return str(self._conn.extra_dejson["property_id"])
 
-    def call(self, method: str, **args: Any) -> dict:
-        body = self.api.request(
-            "POST", f"v1/{method}", method, json={"propertyId": self.property_id, **args}
-        ).json()
+    def call(self, method: str, *, session: VendorSession | None = None, **args: Any) -> dict:
+        body = (
+            (session or self.api)
+            .request("POST", f"v1/{method}", method, json={"propertyId": self.property_id, **args})
+            .json()
+        )
         if not body.get("ok", False):
             raise VendorError("Tawk", method, 200, str(body.get("error", "not ok")))
         return body

@@ -115,6 +115,48 @@ def _log_retry(state: RetryCallState) -> None:
 
 
 @dataclass(frozen=True)
+class ConnectionExtras:
+    """A connection's extras as the hooks read them: numbers checked, and an error that names the
+    connection and the field (never its value, which could be a secret pasted in the wrong box).
+    `get` reads one extra (a dict's `get`, GoogleBaseHook's `_get_field`)."""
+
+    vendor: str
+    conn_id: str
+    get: Callable[[str], object]
+
+    def error(self, text: str) -> VendorError:
+        return VendorError(
+            self.vendor, "configuration", None, f"connection {self.conn_id!r} {text}"
+        )
+
+    def number(self, name: str, default: float, *, minimum: float = 0.0) -> float:
+        """A positive number (> `minimum`); the default when unset or empty."""
+        value = self.get(name)
+        if value is None or value == "":
+            return default
+        try:
+            number = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            number = float("nan")
+        if not number > minimum:  # NaN fails too
+            raise self.error(f"extra `{name}` must be a number above {minimum:g}")
+        return number
+
+    def whole(self, name: str, default: int, *, minimum: int = 1) -> int:
+        """A whole number (>= `minimum`); the default when unset or empty."""
+        value = self.get(name)
+        if value is None or value == "":
+            return default
+        try:
+            number = int(str(value))
+        except ValueError:
+            number = minimum - 1
+        if number < minimum:
+            raise self.error(f"extra `{name}` must be a whole number of at least {minimum}")
+        return number
+
+
+@dataclass(frozen=True)
 class RetryPolicy:
     attempts: int = 8
     max_seconds: float = 300.0
@@ -122,13 +164,12 @@ class RetryPolicy:
     max_backoff: float = 30.0
 
     @classmethod
-    def from_extra(cls, get: Callable[[str], object]) -> RetryPolicy:
-        """From connection extras `retry_attempts` and `retry_max_seconds` where set; `get`
-        reads one extra (a dict's `get`, GoogleBaseHook's `_get_field`)."""
-        attempts, max_seconds = get("retry_attempts"), get("retry_max_seconds")
+    def from_extras(cls, extras: ConnectionExtras) -> RetryPolicy:
+        """From connection extras `retry_attempts` (tries in all, the first included) and
+        `retry_max_seconds` where set."""
         return cls(
-            attempts=int(attempts) if attempts else cls.attempts,
-            max_seconds=float(max_seconds) if max_seconds else cls.max_seconds,
+            attempts=extras.whole("retry_attempts", cls.attempts),
+            max_seconds=extras.number("retry_max_seconds", cls.max_seconds),
         )
 
     def wrap(self, fn: Callable) -> Callable:
@@ -139,6 +180,9 @@ class RetryPolicy:
             before_sleep=_log_retry,
             reraise=True,
         )(fn)
+
+
+TEST_RETRY = RetryPolicy(attempts=1)  # a connection test answers at once: no retries
 
 
 def parse_retry_after(value: str | None) -> float | None:
