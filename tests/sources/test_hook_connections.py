@@ -84,6 +84,16 @@ def test_the_test_button_fails_at_once_with_a_wrong_key(vendors, set_conn, conn_
     assert len(calls(vendors, service)) == 1  # no retries: the button answers at once
 
 
+@pytest.mark.parametrize("conn_type", ["activecampaign", "tawk"])
+def test_the_test_button_does_not_retry_a_vendor_fault(vendors, conn_type):
+    """A task retries 5xx for minutes; the button reports the first one."""
+    service = HOOKS[conn_type][1]
+    vendors.control(service, "faults", {"rate": 1.0, "kinds": ["503"], "seed": 1})
+    ok, message = ui_test(conn_type)
+    assert not ok and "HTTP 503" in message
+    assert len(calls(vendors, service)) == 1
+
+
 def test_the_test_button_fails_for_a_tawk_property_the_key_cannot_read(vendors, set_conn_extra):
     set_conn_extra("tawk_default", property_id="another-property")
     ok, message = ui_test("tawk")
