@@ -29,16 +29,30 @@ class AuditUnavailable(RuntimeError):
 
 
 def url_from_airflow_connection(conn) -> URL:
-    """SQLAlchemy URL for an Airflow connection of type postgres or sqlite."""
+    """SQLAlchemy URL for an Airflow connection of type postgres or sqlite.
+
+    PostgreSQL: the provider builds it (`PostgresHook.sqlalchemy_url`: login, host, port,
+    schema, extras `sqlalchemy_query` and `sqlalchemy_scheme`; psycopg2 unless the latter says
+    otherwise), and the connection's other extras (`sslmode`, `sslrootcert`, `application_name`,
+    `connect_timeout`, ...) go along as libpq parameters, exactly those `PostgresHook.get_conn`
+    would pass: the audit engine connects the way Airflow's own hook does.
+    """
     if conn.conn_type in ("postgres", "postgresql"):
-        return URL.create(
-            "postgresql+psycopg2",
-            username=conn.login or None,
-            password=conn.password or None,
-            host=conn.host or "127.0.0.1",
-            port=conn.port or 5432,
-            database=conn.schema or None,
+        from airflow.providers.postgres.hooks.postgres import PostgresHook
+
+        extra = conn.extra_dejson
+        hook = PostgresHook(
+            postgres_conn_id=conn.conn_id,
+            connection=conn,
+            sqlalchemy_scheme=extra.get("sqlalchemy_scheme") or "postgresql+psycopg2",
         )
+        url = hook.sqlalchemy_url
+        libpq = {
+            key: str(value).lower() if isinstance(value, bool) else str(value)
+            for key, value in extra.items()
+            if key not in PostgresHook.ignored_extra_options and value is not None
+        }
+        return url.update_query_dict({**libpq, **url.query})  # sqlalchemy_query wins
     if conn.conn_type == "sqlite":
         return URL.create("sqlite", database=conn.host or conn.schema)  # JSON form or URI form
     raise AuditUnavailable(
@@ -71,16 +85,19 @@ def engine_for_url(url: URL | str) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")  # one writer at a time: the chain cannot fork
 
         return engine
-    return sa.create_engine(
-        url,
-        pool_pre_ping=True,
-        connect_args={"connect_timeout": 10, "options": "-c timezone=UTC"},
-    )
+    # UTC for every session, after any `options` the connection sets; a 10 s connect timeout
+    # unless it sets one (connect_args would override the URL's own values).
+    options = url.query.get("options")
+    connect_args: dict = {"options": f"{options} -c timezone=UTC" if options else "-c timezone=UTC"}
+    if "connect_timeout" not in url.query:
+        connect_args["connect_timeout"] = 10
+    return sa.create_engine(url, pool_pre_ping=True, connect_args=connect_args)
 
 
 def describe(engine: Engine) -> str:
-    """Where the audit database is, without the password, for error messages."""
-    return engine.url.render_as_string(hide_password=True)
+    """Where the audit database is, for error messages: no password, and no query (the
+    connection's libpq parameters, where an `sslpassword` could be)."""
+    return engine.url.set(query={}).render_as_string(hide_password=True)
 
 
 @contextmanager
