@@ -19,6 +19,14 @@ from typing import Any
 
 from sandbox.clock import rfc3339_utc
 from sandbox.credentials import CONTACTS_SCOPE, Credentials
+from sandbox.google_groups import (
+    EVERYONE,
+    SYSTEM_GROUP,
+    all_groups,
+    find_group,
+    formatted_name,
+    takes_members,
+)
 from sandbox.google_oauth import TokenEndpoint
 from sandbox.google_shapes import (
     DEFAULT_GROUP_FIELDS,
@@ -39,6 +47,15 @@ from sandbox.google_shapes import (
     render_person,
     strip_output_only,
 )
+from sandbox.google_sync import (
+    ChangeLog,
+    deleted_person,
+    next_page_token,
+    read_cursor,
+    read_sync_token,
+    sync_token,
+    wants_sync_token,
+)
 from sandbox.http import HttpError, Request, Response, Service
 from sandbox.store import Store
 
@@ -48,10 +65,12 @@ __all__ = ["LEGAL_HOLD_GROUP", "MY_CONTACTS", "GooglePeople"]
 class GooglePeople(Service):
     name = "google"
     default_rate_limit = None  # People API quotas are per minute and per project; off by default.
+    method_override = True  # a long GET comes as POST + X-HTTP-Method-Override (sandbox/http.py)
 
     def __init__(self, store: Store, credentials: Credentials) -> None:
         super().__init__(store)
         self.credentials = credentials
+        self.changes = ChangeLog(store)
         self.tokens = TokenEndpoint(store, credentials)
         self._count_cache: int | None = None
         self.add("POST", "/token", self.tokens.handle, rate_limited=False, authenticated=False)
@@ -154,6 +173,7 @@ class GooglePeople(Service):
     def list_connections(self, req: Request) -> Response:
         """GET v1/{resourceName=people/me}/connections - people.connections.list
         https://developers.google.com/people/api/rest/v1/people.connections/list
+        (page and sync tokens: sandbox/google_sync.py)
 
         Sandbox choices where the docs are silent: page tokens are opaque keyset cursors (the
         sort key of the last person returned), so deleting people already returned does not
@@ -161,15 +181,9 @@ class GooglePeople(Service):
         `connections`, as proto3 JSON omits empty lists.
         """
         fields = person_mask(req)
-        size_arg = req.arg("pageSize") or "0"
-        try:
-            size = int(size_arg)
-        except ValueError as exc:
-            raise bad_request(f"Invalid value at 'page_size' (TYPE_INT32), \"{size_arg}\"") from exc
-        if size == 0:
-            size = 100
-        if not 1 <= size <= 1000:
-            raise bad_request("pageSize must be between 1 and 1000, inclusive.")
+        size = self._page_size(req)
+        if req.arg("syncToken"):
+            return self._changed_connections(req, fields, size)
         order = req.arg("sortOrder") or "LAST_MODIFIED_ASCENDING"
         if order not in SORT_ORDERS:
             raise bad_request(
@@ -178,17 +192,14 @@ class GooglePeople(Service):
             )
         column, direction = SORT_ORDERS[order]
         where, params = "", []
-        token = req.arg("pageToken")
-        if token:
-            cursor = read_page_token(token)
-            if cursor.get("o") != order:
-                raise bad_request(
-                    "When the page_token is specified, all other request parameters must match "
-                    "the first call that provided the page token."
-                )
+        cursor = read_cursor(req) or {}
+        if cursor:
             where = f"WHERE ({column}, id) {'>' if direction == 'ASC' else '<'} (?, ?)"
             params = list(cursor["k"])
         with self.store.connection() as conn:
+            since = cursor.get("s")  # the change a full sync started at
+            if since is None and wants_sync_token(req):
+                since = self.changes.last(conn)
             rows = conn.execute(
                 "SELECT id, person_id, version, update_time, given_name, family_name, data "
                 f"FROM g_people {where} ORDER BY {column} {direction}, id {direction} LIMIT ?",
@@ -202,8 +213,48 @@ class GooglePeople(Service):
             if more:
                 last = rows[-1]
                 key = {"update_time": last[3], "given_name": last[4], "family_name": last[5]}
-                body["nextPageToken"] = page_token({"o": order, "k": [key[column], last[0]]})
+                body["nextPageToken"] = next_page_token(req, k=[key[column], last[0]], s=since)
+            elif since is not None:
+                body["nextSyncToken"] = sync_token(req, since, self.store.now_ms())
             total = self._total(conn)
+        if total:
+            body["totalPeople"] = total
+            body["totalItems"] = total
+        return Response(200, body)
+
+    @staticmethod
+    def _page_size(req: Request) -> int:
+        size_arg = req.arg("pageSize") or "0"
+        try:
+            size = int(size_arg)
+        except ValueError as exc:
+            raise bad_request(f"Invalid value at 'page_size' (TYPE_INT32), \"{size_arg}\"") from exc
+        if size == 0:
+            size = 100
+        if not 1 <= size <= 1000:
+            raise bad_request("pageSize must be between 1 and 1000, inclusive.")
+        return size
+
+    def _changed_connections(self, req: Request, fields: set[str], size: int) -> Response:
+        """An incremental sync: the people changed since the sync token, deleted ones as
+        `metadata.deleted`; `nextSyncToken` on the last page."""
+        since = read_sync_token(req, self.store.now_ms())
+        cursor = read_cursor(req)
+        with self.store.connection() as conn:
+            after, upto = (cursor["c"], cursor["u"]) if cursor else (since, self.changes.last(conn))
+            changed, more, total = self.changes.changed(conn, after, upto, size)
+            found = {}
+            for person_id, _ in changed:
+                row = self._find(conn, f"people/{person_id}")
+                if row is not None:
+                    found[person_id] = self._rows_to_people(conn, [row], fields)[0]
+        body: dict[str, Any] = {}
+        if changed:
+            body["connections"] = [found.get(pid) or deleted_person(pid) for pid, _ in changed]
+        if more:
+            body["nextPageToken"] = next_page_token(req, c=changed[-1][1], u=upto)
+        else:
+            body["nextSyncToken"] = sync_token(req, upto, self.store.now_ms())
         if total:
             body["totalPeople"] = total
             body["totalItems"] = total
@@ -316,6 +367,8 @@ class GooglePeople(Service):
         for start in range(0, len(pks), 900):
             chunk = pks[start : start + 900]
             marks = ",".join("?" * len(chunk))
+            gone = conn.execute(f"SELECT person_id FROM g_people WHERE id IN ({marks})", chunk)
+            self.changes.record(conn, [r[0] for r in gone.fetchall()], deleted=True)
             conn.execute(f"DELETE FROM g_people WHERE id IN ({marks})", chunk)
             conn.execute(f"DELETE FROM g_memberships WHERE person IN ({marks})", chunk)
         self._count_cache = None
@@ -380,6 +433,7 @@ class GooglePeople(Service):
                     pk,
                 ),
             )
+            self.changes.record(conn, [person_id], deleted=False)
             if groups is not None:
                 conn.execute("DELETE FROM g_memberships WHERE person = ?", (pk,))
                 conn.executemany(
@@ -435,27 +489,32 @@ class GooglePeople(Service):
                 "Updating memberships requires at least one contact group membership."
             )
         for group in groups:
-            if conn.execute("SELECT 1 FROM g_groups WHERE id = ?", (group,)).fetchone() is None:
+            row = find_group(conn, group)
+            if row is None:
                 raise bad_request(f"Contact group contactGroups/{group} does not exist.")
+            if not takes_members(row):
+                raise bad_request(
+                    f"Contact group contactGroups/{group} is a system group that takes no new "
+                    "members."
+                )
         return [g for g in dict.fromkeys(groups) if g != MY_CONTACTS]
 
     # -- contact groups ---------------------------------------------------------------------------
 
     def _group(self, conn: sqlite3.Connection, row: tuple, fields: set[str], max_members: int):
         group_id, name, group_type, version, update_time = row
-        group: dict[str, Any] = {
-            "resourceName": f"contactGroups/{group_id}",
-            "etag": make_etag("group", group_id, version),
-        }
-        if "metadata" in fields:
-            group["metadata"] = {"updateTime": rfc3339_utc(update_time)}
+        group: dict[str, Any] = {"resourceName": f"contactGroups/{group_id}"}
+        if group_type != SYSTEM_GROUP:  # system groups come without etag and metadata
+            group["etag"] = make_etag("group", group_id, version)
+            if "metadata" in fields:
+                group["metadata"] = {"updateTime": rfc3339_utc(update_time)}
         if "groupType" in fields:
             group["groupType"] = group_type
         if "name" in fields:
             group["name"] = name
-            group["formattedName"] = "My Contacts" if group_id == MY_CONTACTS else name
+            group["formattedName"] = formatted_name(group_id, name)
         if "memberCount" in fields or max_members:
-            if group_id == MY_CONTACTS:
+            if group_id in EVERYONE:
                 count = self._total(conn)
             else:
                 count = conn.execute(
@@ -464,7 +523,7 @@ class GooglePeople(Service):
             if "memberCount" in fields and count:
                 group["memberCount"] = count
         if max_members:
-            if group_id == MY_CONTACTS:
+            if group_id in EVERYONE:
                 members = conn.execute(
                     "SELECT person_id FROM g_people ORDER BY id LIMIT ?", (max_members,)
                 ).fetchall()
@@ -492,22 +551,19 @@ class GooglePeople(Service):
     def list_groups(self, req: Request) -> Response:
         """GET v1/contactGroups - contactGroups.list
         https://developers.google.com/people/api/rest/v1/contactGroups/list
-        ("Members of the contact groups are not populated"; pageSize 1-1000, default 30.)"""
+        ("Members of the contact groups are not populated"; pageSize 1-1000, default 30.)
+        The account's own groups and the system groups: sandbox/google_groups.py."""
         fields = self._group_mask(req)
         size = int(req.arg("pageSize") or 0) or 30
         if not 1 <= size <= 1000:
             raise bad_request("pageSize must be between 1 and 1000, inclusive.")
         offset = int(read_page_token(req.arg("pageToken"))["offset"]) if req.arg("pageToken") else 0
         with self.store.connection() as conn:
-            rows = conn.execute(
-                "SELECT id, name, group_type, version, update_time FROM g_groups "
-                "ORDER BY group_type DESC, name LIMIT ? OFFSET ?",
-                (size + 1, offset),
-            ).fetchall()
-            total = conn.execute("SELECT COUNT(*) FROM g_groups").fetchone()[0]
+            groups = all_groups(conn)
+            rows = groups[offset : offset + size + 1]
             body: dict[str, Any] = {
                 "contactGroups": [self._group(conn, r, fields, 0) for r in rows[:size]],
-                "totalItems": total,
+                "totalItems": len(groups),
             }
         if len(rows) > size:
             body["nextPageToken"] = page_token({"offset": offset + size})
@@ -523,10 +579,7 @@ class GooglePeople(Service):
         except ValueError as exc:
             raise bad_request("maxMembers must be an integer.") from exc
         with self.store.connection() as conn:
-            row = conn.execute(
-                "SELECT id, name, group_type, version, update_time FROM g_groups WHERE id = ?",
-                (req.params["group"],),
-            ).fetchone()
+            row = find_group(conn, req.params["group"])
             if row is None:
                 return self.error(404, "")
             return Response(200, self._group(conn, row, fields, max_members))

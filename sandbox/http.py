@@ -24,7 +24,7 @@ import time
 import traceback
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -85,6 +85,26 @@ class HttpError(Exception):
     def __init__(self, response: Response):
         super().__init__(response.status)
         self.response = response
+
+
+def overridden(req: Request) -> Request:
+    """A POST with `X-HTTP-Method-Override` stands for the method named there, its form body for
+    the query string: how googleapiclient sends a GET whose URL is over 2048 characters (a
+    batchGet of ~60 names or more; googleapiclient/http.py, MAX_URI_LENGTH), which Google's
+    front end answers as that GET. The header is one of Google's system parameters:
+    https://cloud.google.com/apis/docs/system-parameters ("X-HTTP-Method-Override: The intended
+    HTTP method for the request. Some network proxies don't accept all HTTP methods.")."""
+    method = (req.headers.get("X-HTTP-Method-Override") or "").strip().upper()
+    if req.method != "POST" or not method:
+        return req
+    query = {name: list(values) for name, values in req.query.items()}
+    body = req.body
+    content_type = (req.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+    if content_type == "application/x-www-form-urlencoded":
+        for name, values in parse_qs(body.decode("utf-8"), keep_blank_values=True).items():
+            query.setdefault(name, []).extend(values)
+        body = b""
+    return replace(req, method=method, query=query, body=body)
 
 
 # -- routing ------------------------------------------------------------------------------------
@@ -196,6 +216,15 @@ class RateLimiter:
             self._times.append(now)
             return None
 
+    def remaining(self) -> int | None:
+        """Requests left in the current one-second window (None: no limit)."""
+        with self._lock:
+            if self.per_second is None:
+                return None
+            now = time.monotonic()
+            used = sum(1 for t in self._times if now - t < 1.0)
+            return max(int(self.per_second) - used, 0)
+
 
 class RequestLog:
     """The vendor requests the sandbox answered: no query values, no bodies."""
@@ -232,6 +261,7 @@ class Service:
 
     name = "service"
     default_rate_limit: float | None = None
+    method_override = False  # honours POST + X-HTTP-Method-Override (see `overridden`)
 
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -278,6 +308,10 @@ class Service:
 
     def rate_limited(self, retry_after: float) -> Response:
         return self.error(429, "Too Many Requests")
+
+    def rate_limit_headers(self) -> dict[str, str]:
+        """Headers every rate-limited answer carries (none unless the vendor documents some)."""
+        return {}
 
     def fault_response(self, kind: str) -> Response:
         if kind == "429":
@@ -444,6 +478,8 @@ class Handler(BaseHTTPRequestHandler):
             base_url=f"http://{host}",
         )
         service = self.server.service
+        if service.method_override:
+            req = overridden(req)
         if req.path.startswith("/_sandbox/"):
             self._send(self.server.controls.handle(service, req))
             return
@@ -477,11 +513,17 @@ class Handler(BaseHTTPRequestHandler):
                 refused = service.authenticate(req)
                 if refused is not None:
                     return refused
-            if route.rate_limited:
-                wait = service.limiter.check()
-                if wait is not None:
-                    return service.rate_limited(wait)
-            return route.handler(req)
+            if not route.rate_limited:
+                return route.handler(req)
+            wait = service.limiter.check()
+            if wait is not None:
+                return service.rate_limited(wait)
+            try:
+                response = route.handler(req)
+            except HttpError as exc:
+                response = exc.response
+            response.headers.update(service.rate_limit_headers())  # counted, so told
+            return response
         except HttpError as exc:
             return exc.response
         except Exception as exc:
