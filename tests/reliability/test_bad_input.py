@@ -3,18 +3,20 @@ an unhandled exception), and no malformed request parameter ever becomes an addr
 
 from __future__ import annotations
 
-import contextlib
-from datetime import date
+import re
+from datetime import date, timedelta
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ks_privacy.policy import PolicyError, parse_policy
-from ks_privacy.request_params import InvalidRequest, check_email, validate
+from ks_privacy.policy import PolicyError, RetentionPolicy, parse_policy
+from ks_privacy.request_params import REASONS, InvalidRequest, check_email, validate
 from ks_privacy.resources import DEFAULT_POLICY
 
-SHIPPED = yaml.safe_load(DEFAULT_POLICY.read_text())
+SHIPPED_TEXT = DEFAULT_POLICY.read_text()
+SHIPPED = yaml.safe_load(SHIPPED_TEXT)
 TODAY = date(2026, 11, 25)
 
 junk = st.recursive(
@@ -57,25 +59,96 @@ def removed(data, path):
     return copy
 
 
+# ---- broken policy files ------------------------------------------------------------------------
+
+PROCESSORS_IN_USE = {source["processor"] for source in SHIPPED["sources"].values()}
+HELD_CATEGORIES = {c for p in SHIPPED["processors"].values() for c in p["categories"]}
+
+
+def optional(path: tuple) -> bool:
+    """Keys the policy may leave out (the file format's own defaults), from the shipped data:
+    a whole source (a deployment without that vendor), a source's legal_hold or its parts, a
+    category no processor holds, a `choice` on a published term."""
+    match path:
+        case ("sources", _) | ("sources", _, "legal_hold", *_):
+            return True
+        case ("categories", category):
+            return category not in HELD_CATEGORIES
+        case ("categories", category, "choice"):
+            return SHIPPED["categories"][category]["published"]
+    return False
+
+
+REQUIRED_PATHS = [p for p in ALL_PATHS if not optional(p)]
+
+
+def related(named: str, path: tuple) -> bool:
+    """A key an error about `path` may name: the path, what is inside it, what contains it
+    (an object-level check), or a key that refers to it (a processor's category, a source's
+    processor, the lead time that must stay under the shortest term)."""
+    dotted = ".".join(str(p) for p in path)
+    if named == dotted or named.startswith(dotted + ".") or dotted.startswith(named + "."):
+        return True
+    if path[0] == "categories":
+        return named == "lead_time_days" or bool(
+            re.fullmatch(r"processors\.\w+\.categories\.\d+", named)
+        )
+    if path[0] == "processors":
+        return re.fullmatch(r"sources\.\w+\.processor", named) is not None
+    return False
+
+
+def assert_names_the_key(error: PolicyError, path: tuple) -> None:
+    """Every problem line names its line and key, and each key belongs to what was broken."""
+    header, *problems = str(error).split("\n")
+    assert header == "invalid retention policy:"
+    assert problems
+    for line in problems:
+        found = re.fullmatch(r"  retention_policy\.yaml, line \d+, key `([^`]+)`: .+", line)
+        assert found, line
+        assert related(found.group(1), path), (line, path)
+
+
+@pytest.mark.parametrize("path", REQUIRED_PATHS, ids=lambda p: ".".join(map(str, p)))
+def test_every_required_key_removed_is_a_named_validation_error(path):
+    with pytest.raises(PolicyError) as raised:
+        parse_policy(yaml.safe_dump(removed(SHIPPED, path), sort_keys=False))
+    assert_names_the_key(raised.value, path)
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(path=st.sampled_from(ALL_PATHS), value=junk, drop=st.booleans())
 def test_any_broken_policy_is_a_named_validation_error(path, value, drop):
+    """A key removed or replaced by junk: a required key removed is always refused; anything
+    refused names its line and a key that belongs to what was broken (never an unhandled
+    exception). Junk can be a good value (a term replaced by another good integer)."""
     data = removed(SHIPPED, path) if drop else replaced(SHIPPED, path, value)
     text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
     try:
-        parse_policy(text)
+        policy = parse_policy(text)
     except PolicyError as error:
-        message = str(error)
-        assert "key `" in message or "not valid YAML" in message or "mapping" in message
-        assert "line " in message or "YAML" in message or "mapping" in message
-    # some replacements are valid policies (e.g. a term replaced by another good integer)
+        assert_names_the_key(error, path)
+        return
+    assert not (drop and path in REQUIRED_PATHS), f"{path} removed, yet the policy was accepted"
+    assert isinstance(policy, RetentionPolicy)
+
+
+TRUNCATE_BEFORE = len(SHIPPED_TEXT) - 60  # cut before the last source's guard: never complete
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.text(max_size=300))
-def test_any_text_is_parsed_or_refused_cleanly(text):
-    with contextlib.suppress(PolicyError):
+@given(
+    st.text(max_size=300)
+    | st.builds(lambda n: SHIPPED_TEXT[:n], st.integers(0, TRUNCATE_BEFORE))
+    | st.builds(lambda v: yaml.safe_dump(v, allow_unicode=True), junk)
+)
+def test_any_text_is_refused_cleanly(text):
+    """Text that cannot be a whole policy (random text, a truncated policy, YAML of junk) is a
+    PolicyError naming the file, never another exception and never a policy."""
+    with pytest.raises(PolicyError) as raised:
         parse_policy(text)
+    assert str(raised.value).startswith("invalid retention policy")
+    assert "retention_policy.yaml" in str(raised.value)
 
 
 PATTERNISH = st.sampled_from(["*", "%", "?", "_", "", " ", "[a-z]", "^", "$", ",", ";"])
@@ -105,34 +178,56 @@ def test_partial_and_wildcard_addresses_never_pass(prefix, wildcard, suffix, hos
     assert not set(email) & set("*%?[]^$,; ")
 
 
-@settings(max_examples=300, deadline=None)
-@given(
-    st.dictionaries(
-        st.sampled_from(
-            [
-                "subject_email",
-                "request_ref",
-                "received_on",
-                "identity_verified",
-                "identity_verified_by",
-                "dry_run",
-                "reason",
-            ]
-        ),
-        junk,
-        max_size=7,
-    )
-)
-def test_any_malformed_request_is_refused_by_name(params):
-    try:
+# ---- malformed request parameters ---------------------------------------------------------------
+
+GOOD_REQUEST = {
+    "subject_email": "jan.jansen@example.nl",
+    "request_ref": "REQ-2026-0042",
+    "received_on": "2026-11-20",
+    "identity_verified": True,
+    "identity_verified_by": "Olga Ops",
+    "dry_run": False,
+    "reason": "minor",
+}
+OPTIONAL_PARAMS = {"dry_run", "reason"}  # defaults: false, "request"
+not_text = junk.filter(lambda v: not isinstance(v, str))
+# Values each field must refuse, by what the trigger form promises (not by the code's regexes):
+MALFORMED = {
+    "subject_email": not_text
+    | st.text(max_size=20).filter(lambda t: "@" not in t)
+    | st.sampled_from(["*@example.nl", "jan@", "@example.nl", "jan@example", "a@b@example.nl"]),
+    # a reference holds a year and a number: text without any digit cannot be one
+    "request_ref": not_text | st.text(max_size=20).filter(lambda t: not any(map(str.isdigit, t))),
+    "received_on": not_text.filter(lambda v: not isinstance(v, int))
+    | st.text(alphabet="abcdefghij -/:", max_size=12)
+    | st.dates(TODAY + timedelta(days=1), date(2100, 1, 1)).map(date.isoformat)  # future
+    | st.dates(date(1990, 1, 1), date(2018, 5, 21)).map(date.isoformat),  # before the statement
+    "identity_verified": junk.filter(lambda v: v is not True),
+    "identity_verified_by": not_text
+    | st.text(max_size=1)
+    | st.text(min_size=1, max_size=10).map(lambda t: f"Olga {t}@ops")  # an address, not a name
+    | st.integers(0, 9).map(lambda d: f"Olga Ops {d}"),
+    "dry_run": junk.filter(lambda v: not isinstance(v, bool)),
+    "reason": junk.filter(lambda v: v not in REASONS),
+}
+
+
+@settings(max_examples=400, deadline=None)
+@given(data=st.data(), field=st.sampled_from(sorted(MALFORMED)), drop=st.booleans())
+def test_any_malformed_request_is_refused_by_name(data, field, drop):
+    """A good request with one field broken (junk in it, or a required one left out) is refused,
+    and the refusal names exactly that field."""
+    params = dict(GOOD_REQUEST)
+    if drop and field not in OPTIONAL_PARAMS:
+        del params[field]
+    else:
+        params[field] = data.draw(MALFORMED[field], label=field)
+    with pytest.raises(InvalidRequest) as raised:
         validate(params, TODAY, with_reason=True)
-    except InvalidRequest as refusal:
-        assert refusal.field in {
-            "subject_email",
-            "request_ref",
-            "received_on",
-            "identity_verified",
-            "identity_verified_by",
-            "dry_run",
-            "reason",
-        }
+    assert raised.value.field == field
+    assert raised.value.reason
+
+
+def test_the_good_request_of_the_malformed_test_is_accepted():
+    """Else every refusal above would be the good part's."""
+    assert validate(GOOD_REQUEST, TODAY, with_reason=True).request_ref == "REQ-2026-0042"
