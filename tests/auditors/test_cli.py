@@ -4,6 +4,7 @@ address from stdin (a prompt on a terminal), never from argv, and never prints i
 from __future__ import annotations
 
 import io
+import json
 import os
 import subprocess
 import sys
@@ -105,3 +106,31 @@ def test_the_address_is_not_accepted_on_the_command_line(argv, capsys):
     with pytest.raises(SystemExit):
         cli.main(argv)
     assert "unrecognized arguments" in capsys.readouterr().err
+
+
+def test_airflow_loads_only_the_ui_plugin_from_the_plugins_folder():
+    """Airflow imports every .py file under its plugins folder by file stem. The package left
+    plugins/ (a `__main__.py` there ran as module "__main__", i.e. the CLI inside Airflow), so
+    the loader must meet the UI plugin alone: no import errors, no command run."""
+    code = (
+        "import json, sys\n"
+        "from airflow import plugins_manager\n"
+        "plugins_manager.ensure_plugins_loaded()\n"
+        "print(json.dumps({\n"
+        "    'plugins': sorted(p['name'] for p in plugins_manager.get_plugin_info()),\n"
+        "    'errors': plugins_manager.get_import_errors(),\n"
+        "    'cli_imported': 'ks_privacy.audit.cli' in sys.modules,\n"
+        "}))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins")},
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    loaded = json.loads(result.stdout.strip().splitlines()[-1])
+    assert loaded == {"plugins": ["ks_audit"], "errors": {}, "cli_imported": False}
