@@ -234,10 +234,8 @@ def test_dockerfile_extends_the_official_image_with_our_lock(compose):
     for name, service in compose["services"].items():
         if "build" in service:
             assert service["build"]["target"] in targets, name
-    assert (
-        compose["x-airflow-common"]["image"].endswith(f":{version}}}")
-        or version in (compose["x-airflow-common"]["image"])
-    )
+    image = compose["x-airflow-common"]["image"]
+    assert image == f"${{AIRFLOW_IMAGE_NAME:-ks-privacy-airflow:{version}}}"
     allowed = [
         line[1:].rstrip("/")
         for line in (REPO / ".dockerignore").read_text().splitlines()
