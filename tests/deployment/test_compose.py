@@ -206,10 +206,11 @@ def test_connections_point_at_the_sandbox_with_its_credentials(compose):
     ac = json.loads(env["AIRFLOW_CONN_ACTIVECAMPAIGN_DEFAULT"])
     assert ac["host"] == f"http://sandbox:{ports['ac']}/api/3"
     assert ac["password"] == credentials.DEFAULT_AC_TOKEN
-    google = json.loads(env["AIRFLOW_CONN_GOOGLE_CONTACTS_DEFAULT"])["extra"]
+    google_conn = json.loads(env["AIRFLOW_CONN_GOOGLE_CONTACTS_DEFAULT"])
+    assert google_conn["conn_type"] == "google_contacts"  # our hook: the contacts scope, Test
+    google = google_conn["extra"]
     assert google["api_endpoint"] == f"http://sandbox:{ports['google']}/"
     assert google["subject"] == credentials.DEFAULT_GOOGLE_SUBJECT
-    assert google["scope"] == credentials.CONTACTS_SCOPE
     assert f"--write-keyfile {google['key_path']}" in serve
     tawk = json.loads(env["AIRFLOW_CONN_TAWK_DEFAULT"])
     assert tawk["host"] == f"http://sandbox:{ports['tawk']}"
