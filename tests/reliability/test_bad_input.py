@@ -98,15 +98,21 @@ def related(named: str, path: tuple) -> bool:
     return False
 
 
+PROBLEM = re.compile(
+    r"^  retention_policy\.yaml, line \d+, key `(.+?)`: ", re.MULTILINE | re.DOTALL
+)
+
+
 def assert_names_the_key(error: PolicyError, path: tuple) -> None:
-    """Every problem line names its line and key, and each key belongs to what was broken."""
-    header, *problems = str(error).split("\n")
-    assert header == "invalid retention policy:"
-    assert problems
-    for line in problems:
-        found = re.fullmatch(r"  retention_policy\.yaml, line \d+, key `([^`]+)`: .+", line)
-        assert found, line
-        assert related(found.group(1), path), (line, path)
+    """Every problem names its line and key, and each key belongs to what was broken. (A key
+    is read up to the first "`: ": junk keys may hold a backtick or a line break.)"""
+    text = str(error)
+    assert text.startswith("invalid retention policy:\n")
+    keys = PROBLEM.findall(text)
+    assert keys, text
+    assert text.count(", line ") == len(keys), text  # no problem without its key
+    for key in keys:
+        assert related(key, path), (key, path)
 
 
 @pytest.mark.parametrize("path", REQUIRED_PATHS, ids=lambda p: ".".join(map(str, p)))
