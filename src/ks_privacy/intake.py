@@ -61,6 +61,13 @@ def safe_ref(value: object) -> str | None:
     return value.strip() if isinstance(value, str) and REQUEST_REF.match(value.strip()) else None
 
 
+def staff_name(name: str | None) -> str | None:
+    """A user name fit for evidence: a plain name, not an e-mail address (some auth managers
+    use those as user names; evidence holds none)."""
+    text = (name or "").strip()
+    return text if text and len(text) <= 80 and "@" not in text else None
+
+
 def record_refusal(trail: AuditTrail, kind: str, ref: object, refusal: InvalidRequest) -> None:
     """`request.refused` naming the field. A refusal that leaves a registered request as it was
     (a reference of another kind, or already answered) names that reference in its details,
@@ -89,12 +96,13 @@ def register_request(
     kind: str,
     fields: Mapping[str, object],
     now: datetime | None = None,
+    registered_by: str | None = None,
 ) -> Registration:
     """Validate and register one request; its address (and a rectification's new values) go to
     the vault. `fields` are the registration form's: subject_email, request_ref, received_on
     (YYYY-MM-DD, the company's calendar), identity_verified, identity_verified_by, reason
-    (erasure) and new_* (rectification). A refusal raises InvalidRequest after its evidence is
-    written; nothing else is stored."""
+    (erasure) and new_* (rectification); `registered_by`: the signed-in user, where known. A
+    refusal raises InvalidRequest after its evidence is written; nothing else is stored."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}")
     try:
@@ -130,6 +138,7 @@ def register_request(
                 params.verified_by,
                 params.reason if kind == "erasure" else None,
                 secret=RequestSecret(params.email, changes),
+                registered_by=staff_name(registered_by),
             )
         except ValueError as clash:  # the reference belongs to another request
             raise InvalidRequest("request_ref", str(clash).removeprefix("request_ref ")) from None

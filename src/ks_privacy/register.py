@@ -106,6 +106,7 @@ class Register:
         identity_verified_by: str,
         reason: str | None = None,
         secret: vault.RequestSecret | None = None,
+        registered_by: str | None = None,
     ) -> tuple[RequestRow, bool]:
         """Add the request (and its evidence, and its address to the vault) unless the reference
         is known; returns (row, new).
@@ -153,7 +154,11 @@ class Register:
                     record_ref=request_ref,
                     subject_ref=subject_ref,
                     rule=f"{kind}{'/' + reason if reason else ''}",
-                    details={"received_on": received_on.isoformat(), "due_on": due.isoformat()},
+                    details={
+                        "received_on": received_on.isoformat(),
+                        "due_on": due.isoformat(),
+                        **({"registered_by": registered_by} if registered_by else {}),
+                    },
                 )
             ]
             if secret is not None:
