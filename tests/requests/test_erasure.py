@@ -5,11 +5,16 @@ approval answered as a person would through the HITL handler. Each request is re
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import threading
+import time
 from urllib.parse import quote, quote_plus
 
 import pytest
 import sqlalchemy as sa
 
+from tests.conftest import REPO
 from tests.fixtures.dagrun import task_states
 from tests.fixtures.sandbox import NOW
 from tests.requests.support import (
@@ -233,16 +238,48 @@ def test_the_address_is_masked_in_debug_logs_too(vendors, run_dag, task_output, 
         assert form.lower() not in output
 
 
-def test_a_run_waiting_for_approval_says_how_to_answer_it(vendors, run_dag, task_output):
+def _answer_from_a_shell(dag_id: str, option: str, done: list) -> None:
+    """What ops do with the printed line: run `python -m devtools.answer` for the waiting run."""
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not done:
+        with create_session() as session:
+            waiting = (
+                session.query(TaskInstance.run_id)
+                .filter_by(dag_id=dag_id, task_id="approve", state="awaiting_input")
+                .first()
+            )
+        if waiting:
+            command = [sys.executable, "-m", "devtools.answer", "--dag", dag_id]
+            command += ["--run", waiting[0], "--task", "approve", "--option", option]
+            command += ["--by", "Olga Ops"]
+            env = {**os.environ, "PYTHONPATH": str(REPO)}
+            done.append(subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True))
+            return
+        time.sleep(0.5)
+
+
+def test_a_run_waiting_for_approval_says_how_to_answer_it_from_a_shell(
+    vendors, run_dag, task_output
+):
     person = person_everywhere(vendors)
+    ref = "REQ-2026-0012"
+    conf = registered(vendors, person["email"], ref)
     task_output()
-    run = run_dag(
-        "ks_request_erasure",
-        NOW,
-        registered(vendors, person["email"], "REQ-2026-0012"),
-        answers=REJECT,
+    done: list = []
+    shell = threading.Thread(
+        target=_answer_from_a_shell, args=("ks_request_erasure", "Reject", done)
     )
+    shell.start()
+    run = run_dag("ks_request_erasure", NOW, conf)  # nobody answers in the test: the shell does
+    shell.join(10)
     output = task_output()
     encoded = quote(run.run_id, safe="")
     assert f"/api/v2/dags/ks_request_erasure/dagRuns/{encoded}/taskInstances/approve/-1/" in output
     assert f"python -m devtools.answer --dag ks_request_erasure --run '{run.run_id}'" in output
+    assert done and done[0].returncode == 0, done and done[0].stderr[-2000:]
+    assert str(run.state) == "success", task_states(run)
+    row = register_row(vendors, ref)
+    assert (row["status"], row["decided_by"], row["decision"]) == ("rejected", "Olga Ops", "reject")
