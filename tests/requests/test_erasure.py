@@ -29,9 +29,6 @@ from tests.requests.support import (
     vault_rows,
 )
 
-# older imports (tests/reliability) take these from here
-__all__ = ["APPROVE", "holdings", "person_everywhere", "registered", "totals"]
-
 
 def letter_of(tmp_path, ref: str) -> str:
     return (tmp_path / "exports" / "confirmations" / f"{ref}.txt").read_text()

@@ -232,6 +232,17 @@ def test_consent_withdrawal_unsubscribes_from_every_list(vendors, run_dag, expor
     assert f"unsubscribed from {subscribed} mailing list(s)" in letter
 
 
+def test_consent_for_an_unknown_address_closes_as_no_data_found(vendors, run_dag, exports):
+    ref = "REQ-2026-0301"
+    run = run_dag(
+        "ks_request_consent", NOW, registered(vendors, "niemand@example.org", ref, "consent")
+    )
+    assert str(run.state) == "success", task_states(run)
+    assert register_row(vendors, ref)["status"] == "no_data_found"
+    letter = (exports / "confirmations" / f"{ref}.txt").read_text()
+    assert "you are on none of our mailing lists" in letter and "unsubscribed" not in letter
+
+
 @pytest.mark.parametrize(("age_days", "fails"), [(10, False), (24, False), (40, True)])
 def test_deadline_report_flags_overdue_requests(vendors, run_dag, age_days, fails, task_output):
     trail = AuditTrail(engine_for_url(vendors.audit_url), RunContext("test", "seed", "seed", 1))
