@@ -176,14 +176,20 @@ class Register:
             self.trail.append(events, conn)
         return self.get(request_ref), True
 
-    def claim(self, request_ref: str, dag_id: str, run_id: str) -> RequestRow:
-        """This run now carries the request (the first run, or a run resuming a failed one)."""
+    def claim(self, request_ref: str, dag_id: str, run_id: str, previous: str | None) -> bool:
+        """This run now carries the request (the first run, or one resuming a failed run), if
+        the request is still carried by `previous` (the run id read before): of two runs
+        claiming at once, one wins, the other gets False."""
+        same = "run_id IS NULL" if previous is None else "run_id = :previous"
         with transaction(self.engine) as conn:
-            conn.execute(
-                sa.text("UPDATE ks_requests SET dag_id = :d, run_id = :r WHERE request_ref = :ref"),
-                {"d": dag_id, "r": run_id, "ref": request_ref},
-            )
-        return self.get(request_ref)
+            claimed = conn.execute(
+                sa.text(
+                    "UPDATE ks_requests SET dag_id = :d, run_id = :r "
+                    f"WHERE request_ref = :ref AND {same}"
+                ),
+                {"d": dag_id, "r": run_id, "ref": request_ref, "previous": previous},
+            ).rowcount
+        return claimed == 1
 
     def set_status(
         self,

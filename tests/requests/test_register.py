@@ -171,3 +171,23 @@ def test_registration_validates_refuses_with_evidence_and_is_idempotent(audit_en
     # refusals about the registered request name it aside, not as their record
     assert [r[0] for r in rows] == [None, None, "REQ-2026-0002", "REQ-2026-0003", "REQ-2026-0004"]
     assert registered == 1
+
+
+def test_of_two_runs_claiming_a_request_at_once_one_wins(audit_engine):
+    trail = AuditTrail(audit_engine, RunContext(task_id="request register"))
+    register = Register(trail, 28, Vault(audit_engine, KEY))
+    row, _ = register.register(
+        "REQ-2026-0001",
+        "access",
+        KEY("anna@example.org"),
+        date(2026, 11, 20),
+        "Olga",
+        secret=RequestSecret("anna@example.org"),
+    )
+    # both runs read the row before either claimed it
+    first = register.claim("REQ-2026-0001", "ks_request_access", "manual__a", previous=row.run_id)
+    second = register.claim("REQ-2026-0001", "ks_request_access", "manual__b", previous=row.run_id)
+    assert (first, second) == (True, False)
+    assert register.get("REQ-2026-0001").run_id == "manual__a"
+    # a later run resuming after manual__a failed claims it from manual__a
+    assert register.claim("REQ-2026-0001", "ks_request_access", "manual__c", previous="manual__a")

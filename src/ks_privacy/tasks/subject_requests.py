@@ -84,7 +84,8 @@ def check(kind: str) -> bool:
         return _duplicate(trail, row, f"is being handled by run {holder}")
     run_id = trail.context.run_id
     if row.run_id != run_id:
-        registry.claim(ref, trail.context.dag_id, run_id)
+        if not registry.claim(ref, trail.context.dag_id, run_id, previous=row.run_id):
+            return _duplicate(trail, row, "was just taken by another run")
         if row.status != RequestStatus.OPEN:  # a failed or abandoned run: start again
             registry.set_status(ref, RequestStatus.OPEN, resumed_by_run=run_id[:60])
     if kind == "rectification":
