@@ -1,38 +1,53 @@
-"""Airflow plugin `ks_audit`: the auditors' page (ks_privacy.audit.web) mounted at /ks-audit/
-and shown inside the Airflow UI under Browse > "Privacy audit".
+"""Airflow plugin `ks_audit`: two pages in the Airflow UI, each its own FastAPI app.
+
+- the auditors' page (ks_privacy.audit.web) at /ks-audit/, Browse > "Privacy audit";
+- the ops page to register data-subject requests and start their runs
+  (ks_privacy.request_web) at /ks-requests/, Browse > "Privacy requests".
 
 Every route requires a signed-in Airflow user (plugin apps are mounted without auth by
-default; the app adds Airflow's `requires_authenticated` to each route).
+default; each app adds Airflow's `requires_authenticated` to its routes).
 
-Airflow loads every plugin in every task process too, where the page is never served: the app
-(and the API server's auth code it imports, about 3 s of CPU) is built on its first request.
+Airflow loads every plugin in every task process too, where the pages are never served: each
+app (and the API server's auth code it imports, about 3 s of CPU) is built on its first request.
 """
 
 from __future__ import annotations
 
+from importlib import import_module
+
 from airflow.plugins_manager import AirflowPlugin
 
 URL_PREFIX = "/ks-audit"
+REQUESTS_URL_PREFIX = "/ks-requests"
 
 
 class _AppOnFirstRequest:
-    """An ASGI app that imports and builds the real one when the API server first calls it."""
+    """An ASGI app that imports and builds the real one (`module:app`) when the API server
+    first calls it."""
 
-    def __init__(self):
+    def __init__(self, module: str):
+        self._module = module
         self._app = None
 
     async def __call__(self, scope, receive, send):
         if self._app is None:
-            from ks_privacy.audit.web import app
-
-            self._app = app
+            self._app = import_module(self._module).app
         await self._app(scope, receive, send)
 
 
 class KsAuditPlugin(AirflowPlugin):
     name = "ks_audit"
     fastapi_apps = [
-        {"app": _AppOnFirstRequest(), "url_prefix": URL_PREFIX, "name": "KS privacy audit"}
+        {
+            "app": _AppOnFirstRequest("ks_privacy.audit.web"),
+            "url_prefix": URL_PREFIX,
+            "name": "KS privacy audit",
+        },
+        {
+            "app": _AppOnFirstRequest("ks_privacy.request_web"),
+            "url_prefix": REQUESTS_URL_PREFIX,
+            "name": "KS privacy requests",
+        },
     ]
     external_views = [
         {
@@ -41,5 +56,12 @@ class KsAuditPlugin(AirflowPlugin):
             "destination": "nav",
             "category": "browse",
             "url_route": "ks-audit",
-        }
+        },
+        {
+            "name": "Privacy requests",
+            "href": f"{REQUESTS_URL_PREFIX}/",
+            "destination": "nav",
+            "category": "browse",
+            "url_route": "ks-requests",
+        },
     ]

@@ -1,12 +1,22 @@
-"""The answer a person gets: what was erased where and when, which processors were informed
-(GDPR Art. 19), in Dutch and English. It names no personal data, so it can sit next to the
-evidence; staff add the salutation when they send it."""
+"""The answer a person gets, one letter per request type and outcome, Dutch and English.
+
+The wording lives in Jinja2 templates (`ks_privacy/templates/letters/<kind>_<outcome>.<lang>.txt`)
+so the legal text is edited without touching code; this module only gathers the facts (counts,
+sources, dates, processors informed: GDPR Art. 19) and renders them with StrictUndefined, so a
+template asking for a fact that is not there fails loudly instead of printing a blank. A letter
+names no personal data (staff add the salutation when they send it), so it can sit next to the
+evidence.
+"""
 
 from __future__ import annotations
 
+import functools
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 
+import jinja2
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
@@ -14,9 +24,18 @@ from ks_privacy.audit_db import connection
 from ks_privacy.export import write_confirmation
 from ks_privacy.plans import VERIFIED
 from ks_privacy.policy import RetentionPolicy
+from ks_privacy.resources import TEMPLATES
 from ks_privacy.timeutil import as_utc
 
 AUTHORITY = "Autoriteit Persoonsgegevens (autoriteitpersoonsgegevens.nl)"
+LANGUAGES = ("nl", "en")
+OUTCOMES = {
+    "erasure": ("completed", "no_data_found", "rejected"),
+    "access": ("completed", "no_data_found"),
+    "rectification": ("completed", "no_data_found", "refused"),
+    "consent": ("completed", "no_data_found"),
+}
+SEPARATOR = "\n" + "-" * 72 + "\n\n"
 
 
 @dataclass
@@ -32,8 +51,13 @@ class RunSummary:
             f"held.{k}": v for k, v in self.held.items()
         }
 
+    @property
+    def found(self) -> int:
+        return sum(self.erased.values()) + sum(self.held.values()) + sum(self.unfinished.values())
+
 
 def summarise(engine: Engine, dag_id: str, run_id: str) -> RunSummary:
+    """What an erasure run did, from its plan and evidence."""
     summary = RunSummary()
     key = {"d": dag_id, "r": run_id}
     with connection(engine) as conn:
@@ -64,70 +88,72 @@ def summarise(engine: Engine, dag_id: str, run_id: str) -> RunSummary:
     return summary
 
 
-def _processor_lines(summary: RunSummary, policy: RetentionPolicy, dutch: bool) -> list[str]:
-    lines = []
-    for source, count in sorted(summary.erased.items()):
-        label = policy.processors[policy.sources[source].processor].label
-        when = summary.when.get(source, "-")
-        if dutch:
-            lines.append(f"- {label}: {count} gegeven(s) verwijderd op {when}")
-        else:
-            lines.append(f"- {label}: {count} record(s) erased on {when}")
-    for source, count in sorted(summary.held.items()):
-        label = policy.processors[policy.sources[source].processor].label
-        lines.append(
-            f"- {label}: {count} gegeven(s) bewaard vanwege een wettelijke verplichting"
-            if dutch
-            else f"- {label}: {count} record(s) kept because the law requires us to"
-        )
-    return lines or ["- (geen gegevens gevonden)" if dutch else "- (no data found)"]
+def _load(name: str) -> str | None:
+    path = TEMPLATES.joinpath(*name.split("/"))
+    return path.read_text(encoding="utf-8") if path.is_file() else None
 
 
-def completed(ref: str, kind: str, summary: RunSummary, policy: RetentionPolicy) -> str:
+@functools.cache
+def environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FunctionLoader(_load),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,  # noqa: S701 (plain-text letters, not HTML)
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def template_name(kind: str, outcome: str, language: str) -> str:
+    if outcome not in OUTCOMES[kind]:
+        raise ValueError(f"no letter for a {kind} request closed as {outcome}")
+    return f"letters/{kind}_{outcome}.{language}.txt"
+
+
+def processor_label(policy: RetentionPolicy, source: str) -> str:
+    return policy.processors[policy.sources[source].processor].label
+
+
+def erasure_facts(summary: RunSummary, policy: RetentionPolicy) -> dict:
+    """Per source what was erased when, what was kept under a legal obligation, and which
+    processors (not us) were told (GDPR Art. 19)."""
+    sources = [
+        {
+            "label": processor_label(policy, s),
+            "erased": summary.erased.get(s, 0),
+            "held": summary.held.get(s, 0),
+            "when": summary.when.get(s, "-"),
+        }
+        for s in sorted(set(summary.erased) | set(summary.held))
+    ]
     informed = sorted(
         {
-            policy.processors[policy.sources[s].processor].label
-            for s in summary.erased
-            if policy.sources[s].processor != "klantenscoren"
+            processor_label(policy, s)
+            for s, n in summary.erased.items()
+            if n and policy.sources[s].processor != "klantenscoren"
         }
     )
-    nl = _processor_lines(summary, policy, dutch=True)
-    en = _processor_lines(summary, policy, dutch=False)
-    return "\n".join(
-        [
-            f"Betreft: uw verzoek {ref} ({kind})",
-            "",
-            "Wij hebben uw verzoek uitgevoerd. Dit hebben wij gedaan:",
-            *nl,
-            "Verwerkers die wij hierover hebben geïnformeerd (AVG art. 19): "
-            + (", ".join(informed) or "geen"),
-            "Bent u het niet eens met de afhandeling? U kunt een klacht indienen bij de "
-            f"{AUTHORITY}.",
-            "",
-            f"Subject: your request {ref} ({kind})",
-            "",
-            "We have carried out your request. This is what we did:",
-            *en,
-            "Processors we informed (GDPR Art. 19): " + (", ".join(informed) or "none"),
-            f"If you disagree, you can complain to the {AUTHORITY}.",
-            "",
-            "KlantenScoren | Madoerastraat 5 | 2585 VA Den Haag | team@klantengeneratieexperts.nl",
-        ]
-    )
+    return {"sources": sources, "informed": informed}
 
 
-def rejected(ref: str, kind: str) -> str:
-    return "\n".join(
-        [
-            f"Betreft: uw verzoek {ref} ({kind})",
-            "Na beoordeling hebben wij uw verzoek niet (volledig) uitgevoerd. [Reden invullen.]",
-            f"U kunt een klacht indienen bij de {AUTHORITY}.",
-            "",
-            f"Subject: your request {ref} ({kind})",
-            "After review we did not carry out your request (in full). [State the reason.]",
-            f"You can complain to the {AUTHORITY}.",
-        ]
-    )
+def per_source(policy: RetentionPolicy, values: Mapping[str, object]) -> list[dict]:
+    """[{label, value}] in source order, for facts counted per source."""
+    return [{"label": processor_label(policy, s), "value": values[s]} for s in sorted(values)]
+
+
+def letter(ref: str, kind: str, outcome: str, closed_on: date, **facts) -> str:
+    """Both languages, Dutch first."""
+    context = {"ref": ref, "kind": kind, "closed_on": closed_on.isoformat(), "authority": AUTHORITY}
+    texts = [
+        environment()
+        .get_template(template_name(kind, outcome, language))
+        .render(**context, **facts)
+        .strip()
+        + "\n"
+        for language in LANGUAGES
+    ]
+    return SEPARATOR.join(texts)
 
 
 def write(ref: str, text: str) -> str:

@@ -22,54 +22,23 @@ def load_dag_policy() -> RetentionPolicy:
     return load_policy()
 
 
-def request_params(reasons: tuple[str, ...] | None = None, **extra) -> dict:
-    """The trigger form of every data-subject request DAG (JSON schema; the `check` task does
-    what a schema cannot)."""
+def request_params(**extra) -> dict:
+    """The trigger form of every data-subject request DAG: the reference of a registered
+    request, nothing personal (the address is in the vault; see ks_privacy.intake). The form
+    insists only that a reference is given; the `check` task does the rest, so every refusal
+    of a started run is evidence."""
     from airflow.sdk import Param
 
-    from ks_privacy.request_params import REQUEST_REF
-
     params = {
-        "subject_email": Param(
-            type="string",
-            format="email",
-            minLength=6,
-            maxLength=254,
-            title="Subject's e-mail address",
-            description="Exactly one address, as the person wrote from. Never a pattern.",
-        ),
         "request_ref": Param(
             type="string",
-            pattern=REQUEST_REF.pattern,
             title="Request reference",
-            description="From the request mail's ticket, e.g. REQ-2026-0042 (no names).",
-        ),
-        "received_on": Param(
-            type="string",
-            format="date",
-            title="Date received",
-            description="When the request reached us: the four-week deadline starts here.",
-        ),
-        "identity_verified": Param(
-            False,
-            type="boolean",
-            title="Identity verified",
-            description="Checked on an ID copy with photo, MRZ, number and BSN blacked out. "
-            "The copy itself is never uploaded or stored.",
-        ),
-        "identity_verified_by": Param(
-            type="string", minLength=2, maxLength=80, title="Verified by (staff name)"
+            description="The reference the request was registered with, e.g. REQ-2026-0042 "
+            "(register it first: Browse > Privacy requests, or `python -m ks_privacy request "
+            "register`). The person's address is never typed here.",
         ),
         "dry_run": Param(False, type="boolean", title="Dry run (change nothing)"),
     }
-    if reasons:
-        params["reason"] = Param(
-            "request",
-            enum=list(reasons),
-            title="Reason",
-            description="request: the person asked; minor: data of a child under 16 was "
-            "reported; consent_withdrawn; objection (upheld).",
-        )
     return params | extra
 
 
@@ -108,23 +77,23 @@ def request_dag_args(doc_md: str, params: dict, run_types=("manual",)) -> dict:
 
 
 def request_flow(kind: str, work):
-    """check -> register -> (the request's own work) -> finish. Returns (register, finish) for
-    DAGs that wire more between them; `work` may be None."""
+    """check -> (the request's own work) -> finish, with `finish` the teardown of `check`:
+    when `check` refuses, `finish` ends `upstream_failed` (the run fails, and only `check`
+    carries the message); otherwise `finish` runs whatever happened in between, to close the
+    request or leave it `failed`, and its own failure fails the run. Returns (check, finish)
+    for DAGs that wire more between them; `work` may be None."""
     from airflow.sdk import task
 
     from ks_privacy.tasks import subject_requests
 
-    check = task(subject_requests.check, task_id="check", retries=0)(kind)
-    register = task.short_circuit(
-        subject_requests.register, task_id="register", ignore_downstream_trigger_rules=False
+    check = task.short_circuit(
+        subject_requests.check, task_id="check", retries=0, ignore_downstream_trigger_rules=False
     )(kind)
-    finish = task(subject_requests.finish, task_id="finish", trigger_rule="all_done", retries=0)(
-        kind
-    )
-    check >> register
+    finish = task(subject_requests.finish, task_id="finish", retries=0)(kind)
+    finish.as_teardown(setups=check, on_failure_fail_dagrun=True)
     if work is not None:
-        register >> work >> finish
-    return register, finish
+        check >> work >> finish
+    return check, finish
 
 
 def pool_for(source: str) -> str:

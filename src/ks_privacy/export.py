@@ -60,6 +60,11 @@ def _records(data: dict[str, Any]) -> list[dict]:
     return rows
 
 
+def record_count(payload: dict[str, Any]) -> int:
+    """How many records a source's export holds (what its CSV has rows for)."""
+    return len(_records(payload))
+
+
 def build_zip(request_ref: str, data: dict[str, dict[str, Any]]) -> tuple[bytes, dict[str, int]]:
     """export.json (everything, structured per source) plus one CSV per source."""
     buffer = io.BytesIO()

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ks_privacy.resources import DEFAULT_POLICY
 from ks_privacy.timeutil import to_utc
@@ -75,9 +75,21 @@ class RetentionPolicy(_Strict):
     lead_time_days: Annotated[int, Field(ge=0, le=7)]
     request_deadline_days: Annotated[int, Field(ge=1, le=28)]
     export_retention_days: Annotated[int, Field(ge=1, le=180)]
+    timezone: str = "Europe/Amsterdam"  # the company's calendar: what "today" means for requests
     categories: dict[Category, CategoryTerm]
     processors: dict[str, Processor]
     sources: dict[SourceName, SourcePolicy]
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo
+
+        try:
+            ZoneInfo(value)
+        except Exception:  # ZoneInfo raises several kinds for a bad name
+            raise ValueError("must be an IANA time zone name such as Europe/Amsterdam") from None
+        return value
 
     @property
     def dry_run_by_default(self) -> bool:

@@ -40,6 +40,15 @@ class Pseudonymiser:
         digest = hmac.new(self._key, normalise_email(email).encode(), hashlib.sha256)
         return "ps_" + digest.hexdigest()[:32]
 
+    def derive_key(self, purpose: str) -> bytes:
+        """A 32-byte key for another purpose (HKDF-SHA256 of this secret), so one secret in the
+        secrets backend also guards e.g. the request vault, and neither key reveals the other."""
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+        hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose.encode())
+        return hkdf.derive(self._key)
+
     def __repr__(self) -> str:  # never show the key
         return "Pseudonymiser(<key hidden>)"
 

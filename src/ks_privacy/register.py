@@ -2,29 +2,35 @@
 with its deadline (received + four weeks, as the statement promises) and its status.
 
 Every change of status is also an evidence event (`request.<status>`), so the register can be
-checked against the chain. The register holds the subject's pseudonym, never the address.
+checked against the chain. The register holds the subject's pseudonym, never the address: that
+lives in the vault (ks_privacy.vault) while the request is open, and closing the request
+destroys it. The methods of `Register` are the only code that writes `ks_requests`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
+from ks_privacy import vault
 from ks_privacy.audit_db import connection, transaction
 from ks_privacy.evidence import AuditTrail, Evidence
+from ks_privacy.request_status import CLOSED, RequestStatus
 from ks_privacy.timeutil import as_utc
 
-OPEN, AWAITING_APPROVAL, COMPLETED, REJECTED, FAILED = (
-    "open",
-    "awaiting_approval",
-    "completed",
-    "rejected",
-    "failed",
-)
-CLOSED = (COMPLETED, REJECTED)
+# the names older code imports; the statuses themselves live in ks_privacy.request_status
+OPEN = RequestStatus.OPEN
+AWAITING_APPROVAL = RequestStatus.AWAITING_APPROVAL
+APPROVED = RequestStatus.APPROVED
+COMPLETED = RequestStatus.COMPLETED
+NO_DATA_FOUND = RequestStatus.NO_DATA_FOUND
+REJECTED = RequestStatus.REJECTED
+REFUSED = RequestStatus.REFUSED
+FAILED = RequestStatus.FAILED
+TIMED_OUT = RequestStatus.TIMED_OUT
 KINDS = ("erasure", "access", "rectification", "consent")
 
 
@@ -43,10 +49,15 @@ class RequestRow:
     run_id: str | None
     registered_at: datetime
     closed_at: datetime | None
+    decided_by: str | None = None
+    decision: str | None = None
 
     @property
     def closed(self) -> bool:
         return self.status in CLOSED
+
+
+_FIELDS = {f.name for f in fields(RequestRow)}
 
 
 def _date(value) -> date:
@@ -54,7 +65,7 @@ def _date(value) -> date:
 
 
 def _row(mapping) -> RequestRow:
-    data = dict(mapping)
+    data = {k: v for k, v in dict(mapping).items() if k in _FIELDS}
     data["received_on"] = _date(data["received_on"])
     data["due_on"] = _date(data["due_on"])
     data["registered_at"] = as_utc(data["registered_at"])
@@ -63,21 +74,27 @@ def _row(mapping) -> RequestRow:
 
 
 class Register:
-    def __init__(self, trail: AuditTrail, deadline_days: int = 28):
+    def __init__(
+        self, trail: AuditTrail, deadline_days: int = 28, address_vault: vault.Vault | None = None
+    ):
         self.trail = trail
         self.engine: Engine = trail.engine
         self.deadline_days = deadline_days
+        self.vault = address_vault
 
     def get(self, request_ref: str) -> RequestRow | None:
         with connection(self.engine) as conn:
-            row = (
-                conn.execute(
-                    sa.text("SELECT * FROM ks_requests WHERE request_ref = :ref"),
-                    {"ref": request_ref},
-                )
-                .mappings()
-                .first()
+            return self._get(conn, request_ref)
+
+    @staticmethod
+    def _get(conn: Connection, request_ref: str) -> RequestRow | None:
+        row = (
+            conn.execute(
+                sa.text("SELECT * FROM ks_requests WHERE request_ref = :ref"), {"ref": request_ref}
             )
+            .mappings()
+            .first()
+        )
         return _row(row) if row else None
 
     def register(
@@ -88,8 +105,11 @@ class Register:
         received_on: date,
         identity_verified_by: str,
         reason: str | None = None,
+        secret: vault.RequestSecret | None = None,
+        registered_by: str | None = None,
     ) -> tuple[RequestRow, bool]:
-        """Add the request (and its evidence) unless the reference is known; returns (row, new).
+        """Add the request (and its evidence, and its address to the vault) unless the reference
+        is known; returns (row, new).
 
         The same reference for another kind or person is refused: a typo must not merge two
         requests."""
@@ -101,8 +121,9 @@ class Register:
                     f"(kind {existing.kind}); use a new reference"
                 )
             return existing, False
+        if secret is not None and self.vault is None:
+            raise ValueError("a request's address can only be registered through the vault")
         ctx = self.trail.context
-        now = datetime.now(UTC)
         due = received_on + timedelta(days=self.deadline_days)
         with transaction(self.engine) as conn:
             conn.execute(
@@ -119,32 +140,69 @@ class Register:
                     "subject": subject_ref,
                     "received": received_on,
                     "due": due,
-                    "status": OPEN,
+                    "status": str(OPEN),
                     "verifier": identity_verified_by,
                     "dag": ctx.dag_id,
                     "run": ctx.run_id,
-                    "now": now,
+                    "now": datetime.now(UTC),
                 },
             )
-            self.trail.append(
-                [
+            events = [
+                Evidence(
+                    event="request.registered",
+                    outcome=str(OPEN),
+                    record_ref=request_ref,
+                    subject_ref=subject_ref,
+                    rule=f"{kind}{'/' + reason if reason else ''}",
+                    details={
+                        "received_on": received_on.isoformat(),
+                        "due_on": due.isoformat(),
+                        **({"registered_by": registered_by} if registered_by else {}),
+                    },
+                )
+            ]
+            if secret is not None:
+                self.vault.store(conn, request_ref, secret)
+                events.append(
                     Evidence(
-                        event="request.registered",
-                        outcome=OPEN,
+                        event="vault.stored",
+                        outcome="encrypted",
                         record_ref=request_ref,
                         subject_ref=subject_ref,
-                        rule=f"{kind}{'/' + reason if reason else ''}",
-                        details={"received_on": received_on.isoformat(), "due_on": due.isoformat()},
+                        rule=kind,
+                        details={"values": len(secret.values())},
                     )
-                ],
-                conn,
-            )
+                )
+            self.trail.append(events, conn)
         return self.get(request_ref), True
 
+    def claim(self, request_ref: str, dag_id: str, run_id: str, previous: str | None) -> bool:
+        """This run now carries the request (the first run, or one resuming a failed run), if
+        the request is still carried by `previous` (the run id read before): of two runs
+        claiming at once, one wins, the other gets False."""
+        same = "run_id IS NULL" if previous is None else "run_id = :previous"
+        with transaction(self.engine) as conn:
+            claimed = conn.execute(
+                sa.text(
+                    "UPDATE ks_requests SET dag_id = :d, run_id = :r "
+                    f"WHERE request_ref = :ref AND {same}"
+                ),
+                {"d": dag_id, "r": run_id, "ref": request_ref, "previous": previous},
+            ).rowcount
+        return claimed == 1
+
     def set_status(
-        self, request_ref: str, status: str, approved_by: str | None = None, **details
+        self,
+        request_ref: str,
+        status: str,
+        approved_by: str | None = None,
+        decided_by: str | None = None,
+        decision: str | None = None,
+        **details,
     ) -> RequestRow:
-        """Move the request on; closing statuses stamp `closed_at`. Evidence `request.<status>`."""
+        """Move the request on (evidence `request.<status>`). Closing statuses stamp `closed_at`
+        and destroy the request's address in the vault (evidence `vault.key_destroyed`)."""
+        status = RequestStatus(status)  # an unknown status is a bug: refuse it here
         current = self.get(request_ref)
         if current is None:
             raise KeyError(f"request {request_ref!r} is not registered")
@@ -154,31 +212,49 @@ class Register:
                 sa.text(
                     "UPDATE ks_requests SET status = :status, "
                     "approved_by = COALESCE(:approved_by, approved_by), "
+                    "decided_by = COALESCE(:decided_by, decided_by), "
+                    "decision = COALESCE(:decision, decision), "
                     "closed_at = CASE WHEN :closing THEN :now ELSE closed_at END "
                     "WHERE request_ref = :ref"
                 ),
                 {
-                    "status": status,
+                    "status": str(status),
                     "approved_by": approved_by,
-                    "closing": status in CLOSED,
+                    "decided_by": decided_by,
+                    "decision": decision,
+                    "closing": status.closed,
                     "now": now,
                     "ref": request_ref,
                 },
             )
-            self.trail.append(
-                [
+            extra = {"decided_by": decided_by, "decision": decision, **details}
+            events = [
+                Evidence(
+                    event=f"request.{status}",
+                    outcome=str(status),
+                    record_ref=request_ref,
+                    subject_ref=current.subject_ref,
+                    rule=current.kind,
+                    details={k: v for k, v in extra.items() if v is not None},
+                )
+            ]
+            if status.closed and vault.shred(conn, request_ref):
+                events.append(
                     Evidence(
-                        event=f"request.{status}",
-                        outcome=status,
+                        event="vault.key_destroyed",
+                        outcome="destroyed",
                         record_ref=request_ref,
                         subject_ref=current.subject_ref,
                         rule=current.kind,
-                        details={k: v for k, v in details.items() if v is not None},
+                        details={"closed_as": str(status)},
                     )
-                ],
-                conn,
-            )
+                )
+            self.trail.append(events, conn)
         return self.get(request_ref)
+
+    def holds_address(self, request_ref: str) -> bool:
+        with connection(self.engine) as conn:
+            return vault.holds(conn, request_ref)
 
     def all(self) -> list[RequestRow]:
         with connection(self.engine) as conn:

@@ -1,14 +1,16 @@
-"""Validation of data-subject request parameters beyond what the trigger form's JSON schema can
-say. A request must be impossible to misuse by a typo: every refusal names the field and the
-reason, and a pattern such as `*@example.nl` or a bare domain is never accepted as an address
-(which some vendor searches would turn into a match on many people).
+"""Validation of a data-subject request as it is registered (ks_privacy.intake) and of the
+parameters a request run is triggered with. A request must be impossible to misuse by a typo:
+every refusal names the field and the reason, and a pattern such as `*@example.nl` or a bare
+domain is never accepted as an address (which some vendor searches would turn into a match on
+many people). Dates are the company's calendar days (the policy's `timezone`).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -19,6 +21,17 @@ REQUEST_REF = re.compile(r"^[A-Z]{2,6}-\d{4}-\d{1,6}$")  # e.g. REQ-2026-0042: n
 PATTERN_CHARACTERS = set("*?%[]^$\\|(){}<>,;:\"'`=!#&~/")
 REASONS = ("request", "minor", "consent_withdrawn", "objection")
 RECTIFIABLE = ("first_name", "last_name", "phone", "address", "email")
+# the rectification's form fields, and the field each changes
+CHANGE_PARAMS = {
+    "new_first_name": "first_name",
+    "new_last_name": "last_name",
+    "new_phone": "phone",
+    "new_address": "address",
+    "new_email": "email",
+}
+PARAM_OF_CHANGE = {change: param for param, change in CHANGE_PARAMS.items()}
+MAX_LOCAL_PART = 64  # RFC 5321 4.5.3.1.1
+MAX_ADDRESS = 254  # RFC 5321 4.5.3.1.3 (256 octets of path, less the angle brackets)
 PHONE = re.compile(r"^\+?[0-9][0-9 ()-]{5,20}$")
 
 
@@ -46,8 +59,10 @@ def check_email(value: object, field_name: str = "subject_email") -> str:
     if not isinstance(value, str) or not value.strip():
         raise InvalidRequest(field_name, "is empty: give the person's e-mail address")
     text = value.strip()
-    if len(text) > 254:
-        raise InvalidRequest(field_name, "is longer than an e-mail address can be (254)")
+    if len(text) > MAX_ADDRESS:
+        raise InvalidRequest(
+            field_name, f"is longer than an e-mail address can be ({MAX_ADDRESS} characters)"
+        )
     if any(c in PATTERN_CHARACTERS for c in text) or any(c.isspace() for c in text):
         raise InvalidRequest(
             field_name,
@@ -59,6 +74,12 @@ def check_email(value: object, field_name: str = "subject_email") -> str:
     local, domain = text.split("@")
     if not local:
         raise InvalidRequest(field_name, "has nothing before the @: a domain is not a person")
+    if len(local) > MAX_LOCAL_PART:
+        raise InvalidRequest(
+            field_name,
+            f"has {len(local)} characters before the @; an address allows at most "
+            f"{MAX_LOCAL_PART} (RFC 5321)",
+        )
     try:
         validate_email(text, check_deliverability=False)
     except EmailNotValidError as exc:
@@ -74,6 +95,12 @@ def check_ref(value: object) -> str:
             "request_ref", "must look like REQ-2026-0042 (letters, year, number; no names)"
         )
     return value.strip()
+
+
+def company_today(timezone: str, now: datetime | None = None) -> date:
+    """Today on the company's calendar (Europe/Amsterdam): a request received at 00:30 there is
+    received today, although UTC still says yesterday."""
+    return (now or datetime.now(ZoneInfo("UTC"))).astimezone(ZoneInfo(timezone)).date()
 
 
 def check_received(value: object, today: date) -> date:
@@ -105,8 +132,10 @@ def check_identity(verified: object, verified_by: object) -> str:
     return name
 
 
-def check_changes(changes: dict[str, object]) -> dict[str, str]:
-    """Rectification: at least one field, each a plausible value of its kind."""
+def check_changes(changes: dict[str, object], current_email: str | None = None) -> dict[str, str]:
+    """Rectification: at least one field, each a plausible value of its kind (keys are the
+    fields changed, refusals name the form field, e.g. `new_phone`). A new address equal to the
+    current one is no change."""
     given = {k: v for k, v in changes.items() if v not in (None, "")}
     if not given:
         raise InvalidRequest("changes", "are empty: give at least one field to correct")
@@ -114,17 +143,26 @@ def check_changes(changes: dict[str, object]) -> dict[str, str]:
     for key, value in given.items():
         if key not in RECTIFIABLE:
             raise InvalidRequest(key, f"cannot be rectified (only {', '.join(RECTIFIABLE)})")
+        name = PARAM_OF_CHANGE[key]
         if not isinstance(value, str) or not value.strip() or len(value) > 200:
-            raise InvalidRequest(key, "must be a non-empty text of at most 200 characters")
+            raise InvalidRequest(name, "must be a non-empty text of at most 200 characters")
         text = value.strip()
         if key == "email":
-            text = check_email(text, "new_email")
+            text = check_email(text, name)
+            if current_email is not None and text == normalise_email(current_email):
+                raise InvalidRequest(name, "is the address the request is for: nothing to change")
         elif key == "phone" and not PHONE.match(text):
-            raise InvalidRequest("phone", "is not a phone number (digits, spaces, + - ( ))")
+            raise InvalidRequest(name, "is not a phone number (digits, spaces, + - ( ))")
         elif key in ("first_name", "last_name") and ("@" in text or any(c.isdigit() for c in text)):
-            raise InvalidRequest(key, "looks like something other than a name")
+            raise InvalidRequest(name, "looks like something other than a name")
         clean[key] = text
     return clean
+
+
+def check_dry_run(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidRequest("dry_run", "must be true or false")
+    return value
 
 
 def validate(params: dict, today: date, *, with_reason: bool = False) -> RequestParams:
@@ -133,9 +171,7 @@ def validate(params: dict, today: date, *, with_reason: bool = False) -> Request
     ref = check_ref(params.get("request_ref"))
     received = check_received(params.get("received_on"), today)
     verifier = check_identity(params.get("identity_verified"), params.get("identity_verified_by"))
-    dry_run = params.get("dry_run", False)
-    if not isinstance(dry_run, bool):
-        raise InvalidRequest("dry_run", "must be true or false")
+    dry_run = check_dry_run(params.get("dry_run", False))
     reason = params.get("reason", "request") if with_reason else "request"
     if reason not in REASONS:
         raise InvalidRequest("reason", f"must be one of {', '.join(REASONS)}")

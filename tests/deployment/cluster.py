@@ -538,15 +538,31 @@ class Deployment:
         raise ClusterError("the seed has no suitable subject for an erasure request")
 
     def run_erasure(self, subject: dict, request_ref: str = "REQ-2026-0042") -> RunResult:
-        conf = {
-            "subject_email": subject["email"],
-            "request_ref": request_ref,
-            "received_on": NOW.date().isoformat(),
-            "identity_verified": True,
-            "identity_verified_by": "Olga Ops",
-            "reason": "request",
-            "dry_run": False,
-        }
+        """Registered first, as ops do (the address into the vault), then triggered through the
+        REST API with the reference only."""
+        from ks_privacy.audit_db import engine_for_url, migrate
+        from ks_privacy.evidence import AuditTrail, RunContext
+        from ks_privacy.intake import register_request
+        from ks_privacy.policy import load_policy
+        from ks_privacy.pseudonym import Pseudonymiser
+
+        engine = engine_for_url(self.audit_url)
+        migrate(engine)
+        register_request(
+            AuditTrail(engine, RunContext(task_id="request register")),
+            Pseudonymiser(PSEUDONYM_KEY),
+            load_policy(),
+            "erasure",
+            {
+                "subject_email": subject["email"],
+                "request_ref": request_ref,
+                "received_on": NOW.date().isoformat(),
+                "identity_verified": True,
+                "identity_verified_by": "Olga Ops",
+                "reason": "request",
+            },
+        )
+        conf = {"request_ref": request_ref, "dry_run": False}
         return self._run(ERASURE, conf, {"approve": ("Approve", None)})
 
 

@@ -23,7 +23,7 @@ from tests.conftest import REPO
 from tests.fixtures.dagrun import task_states
 from tests.fixtures.sandbox import NOW
 from tests.fixtures.steps import make_step
-from tests.requests.test_erasure import APPROVE, conf, holdings, person_everywhere, totals
+from tests.requests.support import APPROVE, holdings, person_everywhere, registered, totals
 from tests.sweep.test_retention_daily import OVERRIDE, ac_snapshot, expected_ac
 
 FAULTS = {"rate": 0.1, "kinds": ["429", "500", "503", "slow", "reset"], "slow_seconds": 2.5}
@@ -104,7 +104,7 @@ def test_erasure_under_ten_percent_faults_erases_exactly_the_person(vendors, run
     run = run_dag(
         "ks_request_erasure",
         NOW,
-        conf(person["email"], "REQ-2026-0500"),
+        registered(vendors, person["email"], "REQ-2026-0500"),
         answers={**APPROVE, **vendors.tawk_answer()},
     )
     served = faults_served(vendors)
@@ -184,7 +184,7 @@ def test_lookup_is_exact_never_a_substring_search(vendors, run_dag):
     run = run_dag(
         "ks_request_erasure",
         NOW,
-        conf(short, "REQ-2026-0600"),
+        registered(vendors, short, "REQ-2026-0600"),
         answers={**APPROVE, **vendors.tawk_answer()},
     )
     assert str(run.state) == "success", task_states(run)
@@ -212,7 +212,10 @@ def test_two_records_for_one_address_stop_the_request(vendors, run_dag):
         )
     before = holdings(vendors, person)
     run = run_dag(
-        "ks_request_erasure", NOW, conf(person["email"], "REQ-2026-0700"), answers=APPROVE
+        "ks_request_erasure",
+        NOW,
+        registered(vendors, person["email"], "REQ-2026-0700"),
+        answers=APPROVE,
     )
     assert str(run.state) == "failed"
     assert task_states(run)["locate"] == "failed"

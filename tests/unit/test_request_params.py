@@ -3,11 +3,11 @@ field and a reason, and no pattern or partial address ever passes as a person.""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
-from ks_privacy.request_params import InvalidRequest, check_changes, validate
+from ks_privacy.request_params import InvalidRequest, check_changes, company_today, validate
 
 TODAY = date(2026, 11, 25)
 GOOD = {
@@ -124,11 +124,12 @@ def test_other_fields_are_refused_by_name(field, value, reason):
     [
         ({}, "changes"),
         ({"first_name": ""}, "changes"),
-        ({"phone": "call me"}, "phone"),
-        ({"first_name": "J4n"}, "first_name"),
-        ({"last_name": "jan@example.nl"}, "last_name"),
+        ({"phone": "call me"}, "new_phone"),
+        ({"first_name": "J4n"}, "new_first_name"),
+        ({"last_name": "jan@example.nl"}, "new_last_name"),
         ({"email": "*@example.nl"}, "new_email"),
-        ({"address": "x" * 300}, "address"),
+        ({"email": "a" * 65 + "@example.nl"}, "new_email"),
+        ({"address": "x" * 300}, "new_address"),
         ({"shoe_size": "44"}, "shoe_size"),
     ],
 )
@@ -143,3 +144,43 @@ def test_good_changes_are_cleaned():
         "phone": "+31 6 1234 5678",
         "email": "new@example.nl",
     }
+
+
+def test_a_new_address_equal_to_the_current_one_is_no_change():
+    with pytest.raises(InvalidRequest) as refusal:
+        check_changes({"email": " JAN@example.nl"}, current_email="jan@example.nl")
+    assert refusal.value.field == "new_email" and "nothing to change" in refusal.value.reason
+
+
+@pytest.mark.parametrize(
+    ("local", "domain_labels", "accepted"),
+    [
+        ("j" * 64, 1, True),  # RFC 5321: a local part of at most 64 octets
+        ("j" * 65, 1, False),
+        ("j" * 96, 1, False),  # what ops got through: a 96-character local part
+        ("jan", 3, True),  # 3 + 1 + 3 * 62 + 10 = 200
+        ("j" * 60, 4, False),  # 60 + 1 + 4 * 62 + 10 = 319: longer than 254 in all
+    ],
+)
+def test_addresses_longer_than_the_standard_allows_are_refused(local, domain_labels, accepted):
+    address = f"{local}@" + "".join(("d" * 61) + "." for _ in range(domain_labels)) + "example.nl"
+    if accepted:
+        assert validate({**GOOD, "subject_email": address}, TODAY).email == address
+        return
+    with pytest.raises(InvalidRequest) as refusal:
+        validate({**GOOD, "subject_email": address}, TODAY)
+    assert refusal.value.field == "subject_email"
+    assert "64" in refusal.value.reason or "254" in refusal.value.reason
+
+
+def test_today_is_the_company_s_calendar_day():
+    """00:30 in Amsterdam on 25 November is 23:30 UTC on the 24th: a request received that day
+    is not "in the future"."""
+    just_after_midnight = datetime(2026, 11, 24, 23, 30, tzinfo=UTC)
+    today = company_today("Europe/Amsterdam", just_after_midnight)
+    assert today == date(2026, 11, 25)
+    assert validate({**GOOD, "received_on": "2026-11-25"}, today).received_on == today
+    summer = datetime(2026, 6, 30, 22, 30, tzinfo=UTC)  # 00:30 CEST (UTC+2)
+    assert company_today("Europe/Amsterdam", summer) == date(2026, 7, 1)
+    with pytest.raises(InvalidRequest, match="future"):
+        validate({**GOOD, "received_on": "2026-11-26"}, today)

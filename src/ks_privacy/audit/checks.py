@@ -19,13 +19,15 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy.engine import Engine
 
+from ks_privacy import request_status
 from ks_privacy.audit import store
 from ks_privacy.evidence import AuditTrail, ChainReport
 
 VERIFY_GRACE = timedelta(hours=24)
 DUE_SOON_DAYS = 7
-REGISTER_STATUSES = ("open", "awaiting_approval", "completed", "rejected", "failed")
-CLOSED_STATUSES = ("completed", "rejected")
+# one set of statuses for the register, these checks and the tasks (ks_privacy.request_status)
+REGISTER_STATUSES = tuple(str(s) for s in request_status.ALL)
+CLOSED_STATUSES = tuple(str(s) for s in request_status.CLOSED)
 
 
 @dataclass(frozen=True)

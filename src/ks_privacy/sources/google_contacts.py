@@ -55,12 +55,22 @@ def categories_of(person: Mapping[str, Any]) -> frozenset[str]:
     return frozenset(c for c, field in CATEGORY_FIELDS.items() if person.get(field))
 
 
-def rectified_fields(changes: Mapping[str, str]) -> dict[str, list[dict]]:
-    """Our rectification keys as People API person fields."""
+RECTIFIABLE = ("first_name", "last_name", "phone", "email", "address")
+
+
+def rectified_fields(
+    changes: Mapping[str, str], current_names: list[dict] | None = None
+) -> dict[str, list[dict]]:
+    """Our rectification keys as People API person fields. A name is one field there: the part
+    not being changed is kept from `current_names`."""
     fields: dict[str, list[dict]] = {}
     if "first_name" in changes or "last_name" in changes:
+        current = (current_names or [{}])[0]
         fields["names"] = [
-            {"givenName": changes.get("first_name", ""), "familyName": changes.get("last_name", "")}
+            {
+                "givenName": changes.get("first_name", current.get("givenName", "")),
+                "familyName": changes.get("last_name", current.get("familyName", "")),
+            }
         ]
     if "phone" in changes:
         fields["phoneNumbers"] = [{"value": changes["phone"]}]
@@ -202,10 +212,14 @@ class GoogleContactsSource:
         return ActionResult(ref, Outcome.REDACTED, vendor_stamp_after=contact_update_time(after))
 
     def rectify(self, ref: str, changes: Mapping[str, str]) -> list[str]:
-        fields = rectified_fields(changes)
+        """Returns our names of the fields changed (`first_name`...), as every source does."""
+        person = None
+        if ("first_name" in changes) != ("last_name" in changes):  # half a name: keep the rest
+            person = self.hook.get_person(ref, "names,metadata")
+        fields = rectified_fields(changes, (person or {}).get("names"))
         if fields:
-            self.hook.update_fields(ref, fields)
-        return sorted(fields)
+            self.hook.update_fields(ref, fields, person=person)
+        return sorted(k for k in changes if k in RECTIFIABLE)
 
     def withdraw_consent(self, email: str) -> dict[str, int]:
         """Contacts in the mailbox are not a consent-based mailing: nothing to unsubscribe."""

@@ -1,0 +1,21 @@
+-- Data-subject requests, second wave: who decided what at approval, and the address vault.
+-- The subject's address (and a rectification's new values) never enters Airflow: it is held
+-- here, AES-GCM encrypted with a random key per request; that key sits in its own table,
+-- itself encrypted with a key derived from the pseudonym key (secrets backend, never in this
+-- database). Closing a request deletes both rows: without its key the ciphertext is noise.
+ALTER TABLE ks_requests ADD COLUMN decided_by TEXT;
+ALTER TABLE ks_requests ADD COLUMN decision TEXT;
+
+CREATE TABLE IF NOT EXISTS ks_request_vault (
+    request_ref  TEXT PRIMARY KEY,
+    nonce        BLOB NOT NULL,
+    ciphertext   BLOB NOT NULL,
+    stored_at    TIMESTAMP NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS ks_request_keys (
+    request_ref  TEXT PRIMARY KEY,
+    nonce        BLOB NOT NULL,
+    wrapped_key  BLOB NOT NULL,
+    stored_at    TIMESTAMP NOT NULL
+);
