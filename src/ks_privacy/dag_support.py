@@ -24,7 +24,7 @@ def load_dag_policy() -> RetentionPolicy:
 
 def request_params(**extra) -> dict:
     """The trigger form of every data-subject request DAG: the reference of a registered
-    request, nothing personal (the address is in the vault; see ks_privacy.intake). The form
+    request, nothing personal (the address is in the vault; see ks_privacy.registration). The form
     insists only that a reference is given; the `check` task does the rest, so every refusal
     of a started run is evidence."""
     from airflow.sdk import Param

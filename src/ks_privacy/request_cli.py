@@ -33,8 +33,8 @@ def cmd_register(args) -> int:
     from ks_privacy.audit.cli import read_email
     from ks_privacy.audit.lookup import pseudonymiser
     from ks_privacy.evidence import AuditTrail, RunContext
-    from ks_privacy.intake import how_to_trigger, register_request
     from ks_privacy.policy import load_policy
+    from ks_privacy.registration import how_to_trigger, register_request
 
     if args.change and args.kind != "rectification":
         print("request: --change is for rectification requests only", file=sys.stderr)

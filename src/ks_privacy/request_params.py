@@ -1,4 +1,4 @@
-"""Validation of a data-subject request as it is registered (ks_privacy.intake) and of the
+"""Validation of a data-subject request as it is registered (ks_privacy.registration) and of the
 parameters a request run is triggered with. A request must be impossible to misuse by a typo:
 every refusal names the field and the reason, and a pattern such as `*@example.nl` or a bare
 domain is never accepted as an address (which some vendor searches would turn into a match on

@@ -20,7 +20,7 @@ from airflow.api_fastapi.core_api.security import GetUserDep, requires_authentic
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
-from ks_privacy.intake import DAG_OF_KIND, how_to_trigger, register_request
+from ks_privacy.registration import DAG_OF_KIND, how_to_trigger, register_request
 from ks_privacy.request_params import CHANGE_PARAMS, REASONS, InvalidRequest
 
 log = logging.getLogger("ks_privacy.request_web")

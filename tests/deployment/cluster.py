@@ -542,9 +542,9 @@ class Deployment:
         REST API with the reference only."""
         from ks_privacy.audit_db import engine_for_url, migrate
         from ks_privacy.evidence import AuditTrail, RunContext
-        from ks_privacy.intake import register_request
         from ks_privacy.policy import load_policy
         from ks_privacy.pseudonym import Pseudonymiser
+        from ks_privacy.registration import register_request
 
         engine = engine_for_url(self.audit_url)
         migrate(engine)

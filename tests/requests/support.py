@@ -1,6 +1,6 @@
 """What the request tests share: people from the seed, what the vendors hold, the register and
 evidence as the audit database has them, and registering a request the way ops do (through
-ks_privacy.intake, as the CLI and the Privacy requests page do) before triggering its run with
+ks_privacy.registration, as the CLI and the Privacy requests page do) before triggering its run with
 nothing but the reference."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import sqlalchemy as sa
 
 from ks_privacy.audit_db import engine_for_url
 from ks_privacy.evidence import AuditTrail, RunContext
-from ks_privacy.intake import Registration, register_request
 from ks_privacy.policy import load_policy
 from ks_privacy.pseudonym import Pseudonymiser
+from ks_privacy.registration import Registration, register_request
 from tests.fixtures.sandbox import PSEUDONYM_KEY
 
 APPROVE = {"approve": ("Approve", None)}

@@ -10,10 +10,10 @@ import pytest
 import sqlalchemy as sa
 
 from ks_privacy.evidence import AuditTrail, RunContext
-from ks_privacy.intake import register_request
 from ks_privacy.policy import load_policy
 from ks_privacy.pseudonym import Pseudonymiser
 from ks_privacy.register import Register
+from ks_privacy.registration import register_request
 from ks_privacy.request_params import InvalidRequest
 from ks_privacy.request_status import CLOSED, RequestStatus
 from ks_privacy.vault import AddressGone, RequestSecret, Vault

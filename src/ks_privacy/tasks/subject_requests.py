@@ -4,7 +4,7 @@ request and write the person's letter) and the daily deadline report. The work i
 `request_work`.
 
 A run is triggered with a request reference only; the request was registered before (see
-ks_privacy.intake), with its address in the vault. Refusals name the field, are evidence
+ks_privacy.registration), with its address in the vault. Refusals name the field, are evidence
 (`request.refused`) and fail the run; `check` is the one task that refuses.
 """
 
@@ -19,8 +19,8 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from ks_privacy import confirmation, runtime
 from ks_privacy.evidence import AuditTrail, Evidence
-from ks_privacy.intake import DAG_OF_KIND, record_refusal
 from ks_privacy.register import Register, RequestRow
+from ks_privacy.registration import DAG_OF_KIND, record_refusal
 from ks_privacy.request_params import (
     InvalidRequest,
     check_dry_run,
