@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 
 from ks_privacy.audit_db import connection, transaction
 from ks_privacy.evidence import AuditTrail, Evidence
+from ks_privacy.state_evidence import record as record_state
 from ks_privacy.timeutil import as_utc
 
 OPEN, AWAITING_APPROVAL, COMPLETED, REJECTED, FAILED = (
@@ -139,6 +140,7 @@ class Register:
                 ],
                 conn,
             )
+            record_state(conn, "ks_requests", {}, [request_ref], ctx)
         return self.get(request_ref), True
 
     def set_status(
@@ -178,6 +180,7 @@ class Register:
                 ],
                 conn,
             )
+            record_state(conn, "ks_requests", {}, [request_ref], self.trail.context)
         return self.get(request_ref)
 
     def all(self) -> list[RequestRow]:
