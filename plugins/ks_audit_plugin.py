@@ -1,8 +1,9 @@
 """Airflow plugin `ks_audit`: the auditors' page (ks_privacy.audit.web) mounted at /ks-audit/
 and shown inside the Airflow UI under Browse > "Privacy audit".
 
-Every route requires a signed-in Airflow user (plugin apps are mounted without auth by
-default; the app adds Airflow's `requires_authenticated` to each route).
+Every route is for auditors only (plugin apps are mounted without auth by default; the app
+checks each request through Airflow's auth manager: ks_privacy.audit.access and
+docs/auditors.md say how "auditor" maps onto SimpleAuthManager, FAB and Keycloak).
 
 Airflow loads every plugin in every task process too, where the page is never served: the app
 (and the API server's auth code it imports, about 3 s of CPU) is built on its first request.
