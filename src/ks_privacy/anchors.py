@@ -214,7 +214,7 @@ def _segment_problem(engine: Engine, newest: Anchor | None, head: ChainHead) -> 
     return None
 
 
-def _write_once(path, data: bytes) -> None:
+def write_once(path, data: bytes) -> None:
     """Create the object, never replace one (object lock makes it permanent in a bucket)."""
     try:
         with path.open("xb") as target:
@@ -272,14 +272,14 @@ def publish(
     data = (json.dumps(body, sort_keys=True, indent=2) + "\n").encode("ascii")
     name = f"anchor-{head.seq:012d}-{now:%Y%m%dT%H%M%S%f}Z-{secrets.token_hex(3)}.json"
     path = base / name
-    _write_once(signing.signature_path(path), signing.sign(key, data))
-    _write_once(path, data)
+    write_once(signing.signature_path(path), signing.sign(key, data))
+    write_once(path, data)
     stamped, note = False, ""
     authority = tsa if tsa is not None else timestamps.configured_authority()
     if authority is not None:
         try:
             token = authority.stamp(data)
-            _write_once(path.parent / (name + timestamps.TSR_SUFFIX), token)
+            write_once(path.parent / (name + timestamps.TSR_SUFFIX), token)
             stamped = True
         except timestamps.TimestampError as exc:
             note = f"published without a timestamp: {exc}"
