@@ -3,17 +3,20 @@
 
 Reads the audit database (connection `ks_audit_db`) and changes nothing in it.
 
-- **verify_chain** walks the hash chain of `ks_evidence` from the first row. Success logs the
-  length and the head (`ANCHOR seq:hash`, for auditors to note down); an edited, removed or
-  reordered row fails the task and names the first bad row. Param `anchors` (`SEQ:HASH`, as
-  logged on earlier days) also checks that the chain still holds rows noted before.
+- **verify_chain** walks the hash chain of `ks_evidence` from the first row and checks it
+  against every anchor in the anchor store (Airflow variable `ks_audit_anchor_base`), the
+  append-only triggers, and the tables decisions read (mirrored into the chain). A problem fails
+  the task and names the row, the anchor or the table row; success logs `audit chain intact`
+  and publishes the head as a new signed anchor (`ANCHOR seq:hash published as ...`). Param
+  `anchors` (`SEQ:HASH` noted by hand) adds heads to check besides the store's.
 - **check_verifications**: every `erased`/`redacted` outcome has a later `verify` read-back
   that found the record gone (param `verify_grace_hours` for runs still in progress).
 - **check_requests**: every request in the register `ks_requests` was closed within four
   weeks of receipt, or is flagged; open requests past their due date fail the task.
 - **report** writes the auditor report for the `period_days` before the run (HTML with
-  charts, the CSV of the evidence, a JSON summary) to Airflow variable `ks_audit_report_base`
-  (default `$AIRFLOW_HOME/ks-audit-reports/`), and as `latest.*` for the auditors' page.
+  charts, the CSV of the evidence, a JSON summary), each signed (`.sig`, Ed25519, variable
+  `ks_audit_private_key`), to Airflow variable `ks_audit_report_base` (default
+  `$AIRFLOW_HOME/ks-audit-reports/`), and as `latest.*` for the auditors' page.
 
 Every result is also in the task logs, one line per finding. See docs/auditors.md.
 """
@@ -40,7 +43,10 @@ PARAMS = {
         [],
         type="array",
         items={"type": "string", "pattern": "^[0-9]+:[0-9a-f]{64}$"},
-        description="Rows noted down earlier (SEQ:HASH) that the chain must still contain.",
+        description=(
+            "Rows noted down by hand (SEQ:HASH) that the chain must still contain, checked "
+            "besides every anchor in the anchor store."
+        ),
     ),
 }
 

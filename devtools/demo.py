@@ -35,6 +35,16 @@ def env_lines(connections_file: Path, audit_db: str, key_file: Path) -> list[str
         key_file.write_text(secrets.token_hex(32))
         key_file.chmod(0o600)
     lines.append(f"export AIRFLOW_VAR_KS_PSEUDONYM_KEY={shlex.quote(key_file.read_text())}")
+    # the demo's own audit signing key and anchor store (production: a secrets backend, a bucket)
+    signing_key = key_file.with_name("audit-signing.pem")
+    if not signing_key.exists():
+        from ks_privacy.signing import generate_private_key_pem
+
+        signing_key.write_text(generate_private_key_pem())
+        signing_key.chmod(0o600)
+    lines.append(f"export AIRFLOW_VAR_KS_AUDIT_PRIVATE_KEY={shlex.quote(signing_key.read_text())}")
+    anchors = (key_file.parent / "anchors").resolve().as_uri() + "/"
+    lines.append(f"export AIRFLOW_VAR_KS_AUDIT_ANCHOR_BASE={shlex.quote(anchors)}")
     return lines
 
 

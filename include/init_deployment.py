@@ -10,13 +10,18 @@ too. Reads everything from the environment Airflow itself reads.
                         metadata database's server:
                         create its role and database when missing, using the metadata
                         database's (superuser) login. Existing roles and passwords are left alone.
+                        With AIRFLOW_CONN_KS_AUDIT_DB_OWNER the audit database gets two roles:
+                        that connection's (the migration role, owner of the database) and
+                        ks_audit_db's (the workers' role, owner of nothing).
 --write-passwords-file  SimpleAuthManager's passwords file
                         ([core] simple_auth_manager_passwords_file) for the admin user
                         _AIRFLOW_WWW_USER_USERNAME / _AIRFLOW_WWW_USER_PASSWORD.
 
-Always: the audit trail's schema (ks_privacy.audit_db.migrate on connection ks_audit_db) and one
-pool per source of the retention policy, one slot each (created when missing; slots someone set
-later in the UI are kept).
+Always: the audit trail's schema (ks_privacy.audit_db.migrate, as the migration role of
+connection ks_audit_db_owner when it exists, else on ks_audit_db), then the workers' grants
+(ks_privacy.audit_db.grant_worker_role: INSERT but no UPDATE/DELETE/TRUNCATE on the append-only
+evidence), and one pool per source of the retention policy, one slot each (created when missing;
+slots someone set later in the UI are kept).
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 SUITE_DATABASES = ("AIRFLOW_CONN_KS_AUDIT_DB", "AIRFLOW_CONN_WEBSITE_ACTIVITY_DB")
+AUDIT_OWNER = "AIRFLOW_CONN_KS_AUDIT_DB_OWNER"
 
 
 def _url(value: str) -> sa.URL:
@@ -53,22 +59,59 @@ def create_databases() -> None:
             if url.get_backend_name() != "postgresql" or not same_server:
                 print(f"{variable}: not a database on this PostgreSQL server; left to its owner")
                 continue
+            owner = _audit_owner_url() if variable == "AIRFLOW_CONN_KS_AUDIT_DB" else None
             with admin.connect() as conn:
-                _ensure_role_and_database(conn, url)
+                if owner is not None and owner.database == url.database:
+                    _ensure_role(conn, owner)
+                    _ensure_database(conn, owner.database, owner.username)
+                    _ensure_role(conn, url)  # the workers' role: owns nothing
+                    _hand_over(admin_url, url.database, url.username, owner.username)
+                else:
+                    _ensure_role(conn, url)
+                    _ensure_database(conn, url.database, url.username)
     finally:
         admin.dispose()
 
 
-def _ensure_role_and_database(conn: sa.Connection, url: sa.URL) -> None:
-    role, database = url.username, url.database
+def _audit_owner_url() -> sa.URL | None:
+    value = os.environ.get(AUDIT_OWNER, "")
+    return _url(value) if value and not value.lstrip().startswith("{") else None
+
+
+def _ensure_role(conn: sa.Connection, url: sa.URL) -> None:
+    role = url.username
     quote = conn.dialect.identifier_preparer.quote
     if not conn.scalar(sa.text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}):
         password = conn.scalar(sa.text("SELECT quote_literal(:p)"), {"p": url.password or ""})
         conn.exec_driver_sql(f"CREATE ROLE {quote(role)} LOGIN PASSWORD {password}")
         print(f"role {role} created")
+
+
+def _hand_over(admin_url: sa.URL, database: str, worker: str, owner: str) -> None:
+    """A deployment from before the two roles: the workers' role owned the audit database and
+    its tables. Give them to the migration role, so the workers can no longer drop triggers."""
+    engine = sa.create_engine(
+        admin_url.set(database=database), isolation_level="AUTOCOMMIT", poolclass=sa.NullPool
+    )
+    try:
+        with engine.connect() as conn:
+            owns = conn.scalar(
+                sa.text("SELECT count(*) FROM pg_tables WHERE tableowner = :w"), {"w": worker}
+            )
+            if owns:
+                quote = conn.dialect.identifier_preparer.quote
+                conn.exec_driver_sql(f"REASSIGN OWNED BY {quote(worker)} TO {quote(owner)}")
+                conn.exec_driver_sql(f"ALTER DATABASE {quote(database)} OWNER TO {quote(owner)}")
+                print(f"audit database {database}: {owns} tables handed from {worker} to {owner}")
+    finally:
+        engine.dispose()
+
+
+def _ensure_database(conn: sa.Connection, database: str, owner: str) -> None:
+    quote = conn.dialect.identifier_preparer.quote
     if not conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": database}):
-        conn.exec_driver_sql(f"CREATE DATABASE {quote(database)} OWNER {quote(role)}")
-        print(f"database {database} created, owned by {role}")
+        conn.exec_driver_sql(f"CREATE DATABASE {quote(database)} OWNER {quote(owner)}")
+        print(f"database {database} created, owned by {owner}")
 
 
 def write_passwords_file() -> None:
@@ -84,11 +127,33 @@ def write_passwords_file() -> None:
 
 
 def migrate_audit_schema() -> None:
-    from ks_privacy.audit_db import describe, engine_for_connection, migrate
+    """Migrate as the schema owner (connection ks_audit_db_owner, env or secrets backend), then
+    grant the workers' role (connection ks_audit_db) what it may do. Without an owner
+    connection (SQLite, or one role for everything), ks_audit_db migrates its own schema."""
+    from airflow.sdk import BaseHook
+    from airflow.sdk.exceptions import AirflowNotFoundException
 
-    engine = engine_for_connection()  # connection ks_audit_db: env or secrets backend
+    from ks_privacy.audit_db import (
+        AUDIT_CONN_ID,
+        OWNER_CONN_ID,
+        describe,
+        engine_for_connection,
+        grant_worker_role,
+        migrate,
+    )
+
+    try:
+        BaseHook.get_connection(OWNER_CONN_ID)
+        owner_id = OWNER_CONN_ID
+    except AirflowNotFoundException:
+        owner_id = AUDIT_CONN_ID
+    engine = engine_for_connection(owner_id)
     applied = migrate(engine)
-    print(f"audit schema on {describe(engine)}: {applied or 'up to date'}")
+    print(f"audit schema on {describe(engine)} as {owner_id}: {applied or 'up to date'}")
+    if owner_id == OWNER_CONN_ID:
+        worker = BaseHook.get_connection(AUDIT_CONN_ID).login
+        statements = grant_worker_role(engine, worker)
+        print(f"workers' role {worker}: {len(statements)} grants (append-only tables: INSERT only)")
 
 
 def create_pools() -> None:

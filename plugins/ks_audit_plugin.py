@@ -4,8 +4,11 @@
 - the ops page to register data-subject requests and start their runs
   (ks_privacy.request_web) at /ks-requests/, Browse > "Privacy requests".
 
-Every route requires a signed-in Airflow user (plugin apps are mounted without auth by
-default; each app adds Airflow's `requires_authenticated` to its routes).
+The auditors' page is for auditors only: it checks each request through Airflow's auth manager
+(ks_privacy.audit.access; docs/auditors.md says how "auditor" maps onto SimpleAuthManager, FAB
+and Keycloak). The requests page is for whoever may trigger the request DAGs
+(ks_privacy.request_web.may_register). Plugin apps are mounted without auth by default: each
+app checks every route itself.
 
 Airflow loads every plugin in every task process too, where the pages are never served: each
 app (and the API server's auth code it imports, about 3 s of CPU) is built on its first request.

@@ -31,6 +31,7 @@ pytest_plugins = [
     "tests.fixtures.airflow",
     "tests.fixtures.sandbox",
     "tests.fixtures.dagrun",
+    "tests.fixtures.evidence_keys",
 ]
 
 

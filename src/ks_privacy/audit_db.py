@@ -2,12 +2,25 @@
 
 PostgreSQL in production and tests, SQLite as the embedded default. The schema lives in numbered
 SQL files shipped in the package (`ks_privacy/data/audit_schema/<dialect>/`); `migrate` applies
-the missing ones, once, under a lock, so it is safe to call at the start of every task.
+the missing ones, once, under a lock.
+
+Two roles on PostgreSQL (least privilege):
+- the **migration role** (connection `ks_audit_db_owner`, used only by the deployment's init,
+  `include/init_deployment.py`) owns the database and every table, and runs `migrate`;
+- the **workers' role** (connection `ks_audit_db`: tasks, the auditors' page, the CLI) gets
+  `grant_worker_role`: SELECT and INSERT on the append-only tables (never UPDATE, DELETE or
+  TRUNCATE; not being the owner, it cannot drop or disable their triggers either), SELECT on
+  `ks_schema_version`, and read/write on the working tables (whose changes the chain mirrors).
+
+Tasks never migrate PostgreSQL: `ensure_schema` refuses to start on a schema that lacks a
+migration the package ships, naming the missing versions. SQLite (one file, one user) is
+migrated on first use.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,8 +37,18 @@ _MIGRATION_LOCK = 0x6B735F6D  # "ks_m": PostgreSQL advisory lock key for schema 
 _FILE_PATTERN = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 
 
+OWNER_CONN_ID = "ks_audit_db_owner"
+# tables the workers may only append to: those guarded by an `*_append_only` trigger function
+APPEND_ONLY_TABLES = ("ks_evidence",)
+_AFTER_MIGRATION = {5: ("ks_privacy.state_evidence", "adopt_existing")}
+
+
 class AuditUnavailable(RuntimeError):
     """The audit database cannot be reached or written. Nothing may be deleted without evidence."""
+
+
+class AuditSchemaOutdated(RuntimeError):
+    """The audit schema lacks migrations this package ships; the workers may not apply them."""
 
 
 def url_from_airflow_connection(conn) -> URL:
@@ -166,8 +189,80 @@ def migrate(engine: Engine) -> list[int]:
                 ),
                 {"v": version, "n": path.name},
             )
+            after = _AFTER_MIGRATION.get(version)
+            if after:  # a step SQL cannot do (e.g. hashing rows into the evidence chain)
+                getattr(importlib.import_module(after[0]), after[1])(conn)
             applied_now.append(version)
     return applied_now
+
+
+def missing_migrations(engine: Engine) -> list[int]:
+    """Versions the package ships that the database has not applied (all, for a new one)."""
+    shipped = [version for version, _ in migrations(engine.dialect.name)]
+    with connection(engine) as conn:
+        if not sa.inspect(conn).has_table("ks_schema_version"):
+            return shipped
+        done = {row[0] for row in conn.exec_driver_sql("SELECT version FROM ks_schema_version")}
+    return [version for version in shipped if version not in done]
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Called before a task uses the audit database. SQLite is migrated here; PostgreSQL must
+    already be up to date (the workers' role may not change the schema): otherwise stop, saying
+    what is missing and how the deployment applies it."""
+    missing = missing_migrations(engine)
+    if not missing:
+        return
+    if engine.dialect.name == "sqlite":
+        migrate(engine)
+        return
+    raise AuditSchemaOutdated(
+        f"the audit schema on {describe(engine)} lacks migration(s) "
+        f"{', '.join(f'{v:03d}' for v in missing)}; tasks do not migrate PostgreSQL. Run "
+        f"`include/init_deployment.py` (docker compose: airflow-init), which migrates with the "
+        f"schema owner's connection `{OWNER_CONN_ID}`."
+    )
+
+
+def append_only_tables(conn: Connection) -> list[str]:
+    """The tables guarded by an append-only trigger function (`*_append_only`), and ours."""
+    found = set(APPEND_ONLY_TABLES)
+    rows = conn.exec_driver_sql(
+        "SELECT DISTINCT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+        "JOIN pg_proc p ON p.oid = t.tgfoid WHERE NOT t.tgisinternal "
+        "AND p.proname LIKE '%%append_only'"
+    )
+    found.update(r[0] for r in rows)
+    return sorted(found)
+
+
+def grant_worker_role(owner_engine: Engine, role: str) -> list[str]:
+    """As the schema owner: give the workers' role what it needs and nothing more. Run after
+    every migration (new tables need grants). Returns the statements run."""
+    if owner_engine.dialect.name != "postgresql":
+        return []
+    with transaction(owner_engine) as conn:
+        quote = conn.dialect.identifier_preparer.quote
+        who = quote(role)
+        schema = conn.exec_driver_sql("SELECT current_schema()").scalar()
+        append_only = append_only_tables(conn)
+        tables = conn.execute(
+            sa.text("SELECT tablename FROM pg_tables WHERE schemaname = :s ORDER BY tablename"),
+            {"s": schema},
+        ).scalars()
+        statements = [f"REVOKE CREATE ON SCHEMA {quote(schema)} FROM PUBLIC"]
+        for table in tables:
+            if table == "ks_schema_version":
+                grant = "SELECT"
+            elif table in append_only:
+                grant = "SELECT, INSERT"
+            else:
+                grant = "SELECT, INSERT, UPDATE, DELETE"
+            statements.append(f"REVOKE ALL ON {quote(table)} FROM {who}")
+            statements.append(f"GRANT {grant} ON {quote(table)} TO {who}")
+        for statement in statements:
+            conn.exec_driver_sql(statement)
+    return statements
 
 
 def _run_script(conn: Connection, script: str) -> None:

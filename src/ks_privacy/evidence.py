@@ -35,6 +35,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from ks_privacy.audit_db import connection, transaction
+from ks_privacy.timeutil import as_utc
 
 log = logging.getLogger("ks_privacy.evidence")
 
@@ -79,6 +80,14 @@ class RunContext:
         ti = ctx["ti"]
         return cls(ti.dag_id, ti.run_id, ti.task_id, ti.try_number)
 
+    @classmethod
+    def current(cls, default: RunContext) -> RunContext:
+        """The running task's context, or `default` outside a task (a CLI, a test)."""
+        try:
+            return cls.from_airflow()
+        except Exception:  # no task context here
+            return default
+
 
 @dataclass(frozen=True)
 class Evidence:
@@ -113,12 +122,40 @@ class ChainReport:
     problem: str | None = None
 
     def summary(self) -> str:
+        """The walk alone. "intact" is for `audit.chain_checks`, which also checks the anchors,
+        the triggers and the mirrored tables: a walk that links up proves less than that."""
         if self.ok:
-            return f"audit chain intact: {self.length} rows, head #{self.head_seq} {self.head_hash}"
+            return (
+                f"hash chain links up: {self.length} rows, head #{self.head_seq} {self.head_hash}"
+            )
         return f"audit chain BROKEN at row #{self.first_bad_seq}: {self.problem}"
 
 
-def _canonical_time(value: datetime | str) -> str:
+@dataclass(frozen=True)
+class ChainHead:
+    """The newest row of the chain: what an anchor records and a digest can quote."""
+
+    seq: int
+    row_hash: str
+    recorded_at: datetime
+
+    @property
+    def rows(self) -> int:
+        return self.seq  # seq numbers run 1, 2, 3, ... without gaps in an intact chain
+
+
+def chain_head(engine: Engine) -> ChainHead | None:
+    """The chain's newest row as stored (None for an empty trail). It is not a verification:
+    `ks_audit_verify` checks the chain and publishes the verified head as an anchor."""
+    with connection(engine) as conn:
+        row = conn.execute(
+            sa.text("SELECT seq, row_hash, recorded_at FROM ks_evidence ORDER BY seq DESC LIMIT 1")
+        ).first()
+    return ChainHead(int(row[0]), row[1], as_utc(row[2])) if row else None
+
+
+def canonical_time(value: datetime | str) -> str:
+    """The one text form of a time the hashes (and the CSV, and anchors) use."""
     if isinstance(value, str):  # SQLite hands back its text form
         value = datetime.fromisoformat(value)
     if value.tzinfo is None:  # SQLite returns naive values; we only ever store UTC
@@ -133,7 +170,7 @@ def canonical_details(details: Mapping[str, Any]) -> str:
 def row_hash(row: Mapping[str, Any]) -> str:
     """sha256 over the canonical JSON of every column but the hash itself."""
     canonical = {key: row[key] for key in COLUMNS}
-    canonical["recorded_at"] = _canonical_time(row["recorded_at"])
+    canonical["recorded_at"] = canonical_time(row["recorded_at"])
     payload = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     return hashlib.sha256(payload.encode()).hexdigest()
 
@@ -180,10 +217,12 @@ class AuditTrail:
         if conn.dialect.name == "postgresql":
             conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_APPEND_LOCK})")
         head = conn.execute(
-            sa.text("SELECT seq, row_hash FROM ks_evidence ORDER BY seq DESC LIMIT 1")
+            sa.text("SELECT seq, row_hash, recorded_at FROM ks_evidence ORDER BY seq DESC LIMIT 1")
         ).first()
         seq, prev = (head[0], head[1]) if head else (0, GENESIS_HASH)
-        now = datetime.now(UTC)
+        # never before the row we chain onto: a worker whose clock lags another's must not make
+        # time run backwards, so that `verify` can treat a backwards step as tampering
+        now = max(datetime.now(UTC), as_utc(head[2])) if head else datetime.now(UTC)
         rows = []
         for item in events:
             seq += 1
@@ -224,18 +263,24 @@ class AuditTrail:
 
     def verify(self) -> ChainReport:
         """Walk the chain from the genesis; name the first row that does not fit."""
-        expected_seq, prev, count = 1, GENESIS_HASH, 0
+        expected_seq, prev, count, last_time = 1, GENESIS_HASH, 0, None
         for row in self.rows():
             problem = None
+            recorded = as_utc(row["recorded_at"])
             if row["seq"] != expected_seq:
                 problem = f"expected row #{expected_seq} next, found #{row['seq']} (rows removed)"
             elif row["prev_hash"] != prev:
                 problem = "its previous-hash does not match the row before (removed or reordered)"
             elif row_hash(row) != row["row_hash"]:
                 problem = "its content does not match its hash (edited)"
+            elif last_time is not None and recorded < last_time:
+                problem = (
+                    f"recorded_at {canonical_time(recorded)} is before the row before it "
+                    f"({canonical_time(last_time)}): time runs backwards (rewritten)"
+                )
             if problem:
                 return ChainReport(False, count, expected_seq - 1, prev, row["seq"], problem)
             count += 1
             expected_seq += 1
-            prev = row["row_hash"]
+            prev, last_time = row["row_hash"], recorded
         return ChainReport(True, count, expected_seq - 1 if count else None, prev)

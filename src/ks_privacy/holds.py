@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from ks_privacy.audit_db import connection, transaction
 from ks_privacy.evidence import AuditTrail, Evidence
+from ks_privacy.state_evidence import record as record_state
 
 KINDS = ("litigation", "tax", "authority", "other")
 REFERENCE = re.compile(r"^[A-Z]{2,6}-\d{4}-\d{1,6}$")
@@ -63,6 +64,7 @@ class LegalHolds:
                 ],
                 conn,
             )
+            record_state(conn, "ks_legal_holds", {}, [subject_ref], self.trail.context)
         return True
 
     def lift(self, subject_ref: str, lifted_by: str) -> bool:
@@ -80,4 +82,5 @@ class LegalHolds:
                 [Evidence(event="legal_hold.lifted", outcome="lifted", subject_ref=subject_ref)],
                 conn,
             )
+            record_state(conn, "ks_legal_holds", {}, [subject_ref], self.trail.context)
         return True

@@ -4,6 +4,8 @@ Vendors bump a record's update time when we redact a field (ActiveCampaign's `ud
 `updateTime`). Before such a write we keep the last activity we had seen, and the vendor's stamp
 after the write. Later scans use the kept activity while the vendor clock still shows only our
 write; a later vendor stamp means the person really did something, and the clock restarts.
+The ledger moves deadlines, so every write to it is mirrored into the audit chain
+(ks_privacy.state_evidence).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from ks_privacy.audit_db import connection
+from ks_privacy.state_evidence import record as record_state
 from ks_privacy.timeutil import as_utc
 
 
@@ -48,15 +51,16 @@ class ClockLedger:
                 ),
                 params,
             )
-            return
-        params["before"] = min(as_utc(existing[0]), activity_before)
-        conn.execute(
-            sa.text(
-                "UPDATE ks_clock_ledger SET activity_before = :before, vendor_stamp_after = :after "
-                "WHERE source = :source AND record_ref = :ref"
-            ),
-            params,
-        )
+        else:
+            params["before"] = min(as_utc(existing[0]), activity_before)
+            conn.execute(
+                sa.text(
+                    "UPDATE ks_clock_ledger SET activity_before = :before, "
+                    "vendor_stamp_after = :after WHERE source = :source AND record_ref = :ref"
+                ),
+                params,
+            )
+        record_state(conn, "ks_clock_ledger", {"source": self.source}, [ref])
 
     def lookup(self, refs: Sequence[str]) -> dict[str, tuple[datetime, datetime]]:
         """ref -> (activity before our write, vendor stamp after it), for refs in the ledger."""
@@ -85,13 +89,16 @@ class ClockLedger:
 
     def forget(self, conn: Connection, refs: Sequence[str]) -> None:
         """Erased records, or records with real new activity, leave the ledger."""
-        if refs:
-            conn.execute(
-                sa.text(
-                    "DELETE FROM ks_clock_ledger WHERE source = :source AND record_ref IN :refs"
-                ).bindparams(sa.bindparam("refs", expanding=True)),
-                {"source": self.source, "refs": list(refs)},
-            )
+        if not refs:
+            return
+        removed = conn.execute(
+            sa.text(
+                "DELETE FROM ks_clock_ledger WHERE source = :source AND record_ref IN :refs "
+                "RETURNING record_ref"
+            ).bindparams(sa.bindparam("refs", expanding=True)),
+            {"source": self.source, "refs": list(refs)},
+        )
+        record_state(conn, "ks_clock_ledger", {"source": self.source}, [r[0] for r in removed])
 
     @staticmethod
     def effective_activity(

@@ -2,7 +2,8 @@
 
 A plan holds refs, pseudonyms, decisions and states, never personal values. Its state machine
 (planned -> intent -> done, and verified) is what makes apply resumable: a retry or rerun skips
-what is done and reads back what was in flight when a process died.
+what is done and reads back what was in flight when a process died. Apply acts on what the plan
+says, so every write to it is mirrored into the audit chain (ks_privacy.state_evidence).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from ks_privacy.audit_db import connection
+from ks_privacy.state_evidence import record as record_state
 from ks_privacy.timeutil import as_utc
 
 PLANNED, INTENT, DONE, VERIFIED = "planned", "intent", "done", "verified"
@@ -87,6 +89,7 @@ class Plan:
             ),
             values,
         )
+        record_state(conn, "ks_plan", self.key, [v["record_ref"] for v in values])
         return max(result.rowcount, 0)
 
     def counts(self) -> dict[tuple[str, str, str | None], int]:
@@ -155,6 +158,7 @@ class Plan:
             ),
             [{**self.key, "state": state, "outcome": outcome, "ref": ref} for ref in refs],
         )
+        record_state(conn, "ks_plan", self.key, refs)
 
     # ---- claims: one actor per source record at a time ---------------------------------------
 

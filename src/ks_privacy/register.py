@@ -19,6 +19,7 @@ from ks_privacy import vault
 from ks_privacy.audit_db import connection, transaction
 from ks_privacy.evidence import AuditTrail, Evidence
 from ks_privacy.request_status import CLOSED, RequestStatus
+from ks_privacy.state_evidence import record as record_state
 from ks_privacy.timeutil import as_utc
 
 # the names older code imports; the statuses themselves live in ks_privacy.request_status
@@ -174,6 +175,7 @@ class Register:
                     )
                 )
             self.trail.append(events, conn)
+            record_state(conn, "ks_requests", {}, [request_ref], self.trail.context)
         return self.get(request_ref), True
 
     def claim(self, request_ref: str, dag_id: str, run_id: str, previous: str | None) -> bool:
@@ -189,6 +191,8 @@ class Register:
                 ),
                 {"d": dag_id, "r": run_id, "ref": request_ref, "previous": previous},
             ).rowcount
+            if claimed:
+                record_state(conn, "ks_requests", {}, [request_ref], self.trail.context)
         return claimed == 1
 
     def set_status(
@@ -250,6 +254,7 @@ class Register:
                     )
                 )
             self.trail.append(events, conn)
+            record_state(conn, "ks_requests", {}, [request_ref], self.trail.context)
         return self.get(request_ref)
 
     def holds_address(self, request_ref: str) -> bool:

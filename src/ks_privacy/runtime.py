@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 from datetime import datetime
 
-from ks_privacy.audit_db import engine_for_connection, migrate
+from ks_privacy.audit_db import engine_for_connection, ensure_schema
 from ks_privacy.evidence import AuditTrail, RunContext
 from ks_privacy.policy import RetentionPolicy, load_policy
 from ks_privacy.timeutil import to_utc
@@ -20,11 +20,12 @@ def policy() -> RetentionPolicy:
 
 
 def audit_trail() -> AuditTrail:
-    """The audit trail on connection `ks_audit_db`, schema ensured, bound to the running task."""
+    """The audit trail on connection `ks_audit_db`, bound to the running task. The schema must
+    be current (SQLite is migrated here; PostgreSQL by the deployment's init, as its owner)."""
     engine = engine_for_connection()
     key = str(engine.url)
     if key not in _migrated:
-        migrate(engine)
+        ensure_schema(engine)
         _migrated.add(key)
     return AuditTrail(engine, RunContext.from_airflow())
 

@@ -57,7 +57,7 @@ def test_schema_creation_is_idempotent_and_versioned(any_audit_engine):
     with any_audit_engine.connect() as conn:
         versions = [r[0] for r in conn.exec_driver_sql("SELECT version FROM ks_schema_version")]
     shipped = [v for v, _ in migrations(any_audit_engine.dialect.name)]
-    assert versions == shipped and shipped[:3] == [1, 2, 3]
+    assert sorted(versions) == shipped and shipped[:5] == [1, 2, 3, 4, 5]
 
 
 @pytest.mark.parametrize(
@@ -164,3 +164,37 @@ def test_log_line_has_the_auditor_fields():
         "EVIDENCE seq=7 event=sweep.outcome outcome=erased source=tawk ref=chat-1 subject=ps_1 "
         "categories=email rule=email>180d age_days=181"
     )
+
+
+def test_time_never_runs_backwards_and_a_backwards_step_is_tampering(any_audit_engine, monkeypatch):
+    """A worker whose clock lags still stamps no row before the row it follows; so a row
+    stamped earlier than its predecessor (re-hashed so the hashes fit) can only be rewritten."""
+    from datetime import UTC, datetime, timedelta
+
+    import ks_privacy.evidence as evidence_module
+    from tests.auditors.conftest import rehash_from, tamper
+
+    trail = AuditTrail(any_audit_engine, CTX)
+    trail.append([erased("1"), erased("2")])
+
+    class LaggingClock(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return datetime.now(tz) - timedelta(hours=1)
+
+    monkeypatch.setattr(evidence_module, "datetime", LaggingClock)
+    trail.append([erased("3")])
+    monkeypatch.undo()
+    rows = list(trail.rows())
+    assert rows[2]["recorded_at"] == rows[1]["recorded_at"]  # held at its predecessor's time
+    assert trail.verify().ok
+
+    earlier = datetime(2020, 1, 1, tzinfo=UTC)
+    with any_audit_engine.connect() as conn:
+        dialect = conn.dialect.name
+    stamp = "'2020-01-01 00:00:00+00:00'" if dialect == "postgresql" else f"'{earlier}'"
+    tamper(any_audit_engine, f"UPDATE ks_evidence SET recorded_at = {stamp} WHERE seq = 3")
+    rehash_from(any_audit_engine, 3)
+    report = trail.verify()
+    assert not report.ok and report.first_bad_seq == 3
+    assert "time runs backwards" in report.problem

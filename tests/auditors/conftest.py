@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from ks_privacy.evidence import AuditTrail, Evidence, RunContext
+from ks_privacy.evidence import AuditTrail, Evidence, RunContext, row_hash
 from ks_privacy.pseudonym import Pseudonymiser
 from ks_privacy.register import Register
 from tests.fixtures.sandbox import PSEUDONYM_KEY
@@ -202,12 +202,41 @@ def seed_evidence(engine, run_id: str = "scheduled__2026-11-25T00:00:00+00:00") 
 
 
 def tamper(engine, *statements: str) -> None:
-    """What an insider with database rights could do: switch the triggers off, change rows."""
+    """What an insider with database rights could do: switch the triggers off, change rows,
+    switch them on again (SQLite has no switch: drop the triggers and create them again)."""
     with engine.begin() as conn:
-        conn.exec_driver_sql("ALTER TABLE ks_evidence DISABLE TRIGGER USER")
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("ALTER TABLE ks_evidence DISABLE TRIGGER USER")
+            for statement in statements:
+                conn.exec_driver_sql(statement)
+            conn.exec_driver_sql("ALTER TABLE ks_evidence ENABLE TRIGGER USER")
+            return
+        triggers = conn.exec_driver_sql(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
+            "AND tbl_name = 'ks_evidence'"
+        ).all()
+        for name, _ in triggers:
+            conn.exec_driver_sql(f"DROP TRIGGER {name}")
         for statement in statements:
             conn.exec_driver_sql(statement)
-        conn.exec_driver_sql("ALTER TABLE ks_evidence ENABLE TRIGGER USER")
+        for _, sql in triggers:
+            conn.exec_driver_sql(sql)
+
+
+def rehash_from(engine, seq: int) -> None:
+    """The careful insider: after editing row `seq`, recompute its hash and every later row's,
+    so that the chain walk alone finds nothing."""
+    rows = list(AuditTrail(engine).rows("WHERE seq >= :s", {"s": seq - 1}))
+    prev = rows[0]["row_hash"]
+    statements = []
+    for row in rows[1:]:
+        row["prev_hash"] = prev
+        prev = row_hash(row)
+        statements.append(
+            f"UPDATE ks_evidence SET prev_hash = '{row['prev_hash']}', row_hash = '{prev}' "
+            f"WHERE seq = {row['seq']}"
+        )
+    tamper(engine, *statements)
 
 
 TAMPERING = {

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from ks_privacy.audit import checks, csvcheck, report
+from ks_privacy.audit import chain_checks, checks, csvcheck, report
+from ks_privacy.audit.period import ACTIONS
 from ks_privacy.evidence import AuditTrail, Evidence, RunContext
 from ks_privacy.policy import load_policy
 from ks_privacy.register import Register
@@ -109,23 +110,27 @@ def test_requests_are_closed_within_four_weeks_or_flagged(audit_engine):
     assert "R-overdue" in note and "last status evidence says 'open'" in note
 
 
-def test_an_anchor_catches_a_chain_rebuilt_from_scratch(audit_engine):
+def test_a_noted_head_catches_a_chain_rebuilt_from_scratch(audit_engine):
     trail = AuditTrail(audit_engine, CTX)
     trail.append([_removal(str(i)) for i in range(5)])
-    head = checks.check_chain(audit_engine).report
-    anchor = checks.parse_anchor(f"{head.head_seq}:{head.head_hash}")
-    assert checks.check_chain(audit_engine, (anchor,)).ok
+    head = chain_checks.check_chain(audit_engine).report
+    noted = chain_checks.given_anchors(
+        [chain_checks.parse_anchor(f"{head.head_seq}:{head.head_hash}")]
+    )
+    assert chain_checks.check_chain(audit_engine, noted).ok
 
     # an insider rewrites history and recomputes every hash: the chain itself verifies...
     tamper(audit_engine, "DELETE FROM ks_evidence")
     trail.append([_removal(str(i)) for i in range(4)] + [_removal("other")])
-    rebuilt = checks.check_chain(audit_engine, (anchor,))
+    rebuilt = chain_checks.check_chain(audit_engine, noted)
     assert rebuilt.report.ok
-    # ... but not against what the auditor noted down
+    # ... but not against what the auditor noted down, and it is not called intact
     assert not rebuilt.ok
-    assert f"anchor row #{head.head_seq}" in rebuilt.findings[0].text
+    (problem,) = [f.text for f in rebuilt.problems]
+    assert f"row #{head.head_seq} now has hash" in problem and "rewritten" in problem
+    assert "intact" not in rebuilt.summary().replace("NOT intact", "")
     with pytest.raises(ValueError, match="SEQ:HASH"):
-        checks.parse_anchor("5:abc")
+        chain_checks.parse_anchor("5:abc")
 
 
 def _read(path_url: str) -> str:
@@ -164,7 +169,7 @@ def test_report_numbers_equal_the_evidence_and_the_csv_reverifies(audit_engine, 
             if action
         }
     expected = {
-        source: {a: counted.get((source, a), 0) for a in report.ACTIONS}
+        source: {a: counted.get((source, a), 0) for a in ACTIONS}
         for source in {s for s, _ in counted}
     }
     assert summary["totals"] == expected
@@ -172,7 +177,7 @@ def test_report_numbers_equal_the_evidence_and_the_csv_reverifies(audit_engine, 
     assert expected["tawk"]["erased"] == seeded.erased["tawk"]
     table = {row[0]: [int(c) for c in row[1:]] for row in _cells(html, "totals")}
     for source, numbers in expected.items():
-        assert table[source] == [numbers[a] for a in report.ACTIONS]
+        assert table[source] == [numbers[a] for a in ACTIONS]
 
     # retention: the statement's table with the measured oldest age next to the term
     retention = {r["category"]: r for r in summary["retention"]}
@@ -202,8 +207,12 @@ def test_report_numbers_equal_the_evidence_and_the_csv_reverifies(audit_engine, 
     rows = list(csv.DictReader(io.StringIO(csv_text)))
     assert len(rows) == seeded.rows == summary["period_rows"]["count"]
     assert summary["evidence_csv"]["sha256"] in html
-    assert csvcheck.verify_csv(io.StringIO(csv_text)).ok
-    assert summary["chain"]["ok"] and summary["chain"]["length"] == seeded.rows
+    last_seq, last_hash = summary["period_rows"]["last"]
+    assert csvcheck.verify_csv(io.StringIO(csv_text), (last_seq, last_hash), len(rows)).ok
+    assert f"--expect-head {last_seq}:{last_hash} --expect-rows {len(rows)}" in html
+    assert summary["chain"]["walk"]["ok"] and summary["chain"]["walk"]["length"] == seeded.rows
+    assert summary["chain"]["intact"] and summary["chain"]["anchors_checked"] == 0
+    assert any("no anchors yet" in f for f in summary["flags"])  # the first run: said, not failed
 
     # self-contained: charts inline, nothing fetched from anywhere, no personal data
     assert html.count('src="data:image/png;base64,') == 3
@@ -220,8 +229,11 @@ def test_report_numbers_equal_the_evidence_and_the_csv_reverifies(audit_engine, 
         (lambda rows: rows[4].update(outcome="kept"), "row #5: its content does not match"),
         (lambda rows: rows.pop(4), "row #6: expected row #5 next"),
         (lambda rows: rows.insert(4, rows.pop(5)), "row #6: expected row #5 next"),
+        (lambda rows: rows.pop(), "cut off the end"),
+        (lambda rows: [rows.pop() for _ in range(3)], "cut off the end"),
+        (lambda rows: rows.pop(0), "cut off the start"),
     ],
-    ids=["edit", "delete", "swap"],
+    ids=["edit", "delete", "swap", "cut-last", "cut-last-3", "cut-first"],
 )
 def test_a_changed_csv_is_detected(audit_engine, tmp_path, change, problem):
     seed_evidence(audit_engine)
@@ -229,15 +241,19 @@ def test_a_changed_csv_is_detected(audit_engine, tmp_path, change, problem):
     written = report.write(
         audit_engine, load_policy(), end - timedelta(days=1), end, end, base=tmp_path.as_uri()
     )
+    summary = json.loads(_read(written.json))["period_rows"]
+    head, count = tuple(summary["last"]), summary["count"]
+    assert csvcheck.verify_csv(io.StringIO(_read(written.csv)), head, count).ok
     rows = list(csv.DictReader(io.StringIO(_read(written.csv))))
     change(rows)
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=list(rows[0]))
     writer.writeheader()
     writer.writerows(rows)
-    result = csvcheck.verify_csv(io.StringIO(out.getvalue()))
+    result = csvcheck.verify_csv(io.StringIO(out.getvalue()), head, count)
     assert not result.ok
     assert problem.replace("row #", "") in result.summary().replace("row #", "")
+    assert "intact" not in result.summary()
     # the first row must link to the previous report's last row
-    intact = csvcheck.verify_csv(io.StringIO(_read(written.csv)), expect_prev="f" * 64)
+    intact = csvcheck.verify_csv(io.StringIO(_read(written.csv)), head, count, "f" * 64)
     assert not intact.ok and "previous piece" in intact.problem

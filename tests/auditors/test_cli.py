@@ -86,19 +86,62 @@ def test_verify_and_report_commands(audit_url, audit_engine, tmp_path, capsys):
     assert "evidence CSV: file://" in printed and f"({rows} rows" in printed
     (csv_file,) = [p for p in out_dir.glob("ks-audit_*.csv")]
     assert {p.name for p in out_dir.glob("latest.*")} == {
-        "latest.html",
-        "latest.csv",
-        "latest.json",
+        f"latest.{kind}{sig}" for kind in ("html", "csv", "json") for sig in ("", ".sig")
     }
-    assert cli.main(["audit", "verify", "--csv", str(csv_file)]) == 0
+    expect = ["--expect-head", anchor, "--expect-rows", str(rows)]
+    assert cli.main(["audit", "verify", "--csv", str(csv_file), *expect]) == 0
     assert f"evidence CSV intact: {rows} rows, #1..#{rows}" in capsys.readouterr().out
 
     statements, bad_seq, _ = TAMPERING["edit"]
     tamper(audit_engine, *statements)
     assert cli.main(["audit", "verify", "--db", url]) == 1
-    assert f"PROBLEM (chain): audit chain BROKEN at row #{bad_seq}" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert f"PROBLEM (chain): audit chain BROKEN at row #{bad_seq}" in out
+    assert "intact" not in out.replace("NOT intact", "") and "\nANCHOR" not in out
     # the CSV written before the tampering still verifies: it is the auditor's own copy
-    assert cli.main(["audit", "verify", "--csv", str(csv_file)]) == 0
+    assert cli.main(["audit", "verify", "--csv", str(csv_file), *expect]) == 0
+
+
+def test_cut_off_rows_fail_verify_honestly(audit_url, audit_engine, capsys):
+    """Deleting the newest rows leaves a chain that walks fine: the published anchor shows it,
+    and then nothing says "intact" and no head is offered to note down."""
+    from ks_privacy import anchors
+
+    rows = seed_evidence(audit_engine).rows
+    url = audit_url.render_as_string(hide_password=False)
+    published = anchors.publish(audit_engine, "test")
+    assert cli.main(["audit", "verify", "--db", url]) == 0
+    assert "1 anchor(s) match" in capsys.readouterr().out
+
+    tamper(audit_engine, f"DELETE FROM ks_evidence WHERE seq > {rows - 2}")
+    assert cli.main(["audit", "verify", "--db", url]) == 1
+    out = capsys.readouterr().out
+    assert f"PROBLEM (chain): anchor {published.name} (row #{rows}, published " in out
+    assert f"the chain no longer has row #{rows}; it ends at #{rows - 2}" in out
+    assert "intact" not in out.replace("NOT intact", "")
+    assert not [line for line in out.splitlines() if line.startswith("ANCHOR")]
+
+
+def test_a_csv_cut_at_either_end_fails(audit_url, audit_engine, tmp_path, capsys):
+    rows = seed_evidence(audit_engine).rows
+    url = audit_url.render_as_string(hide_password=False)
+    assert cli.main(["audit", "report", "--db", url, "--days", "3", "--out", str(tmp_path)]) == 0
+    capsys.readouterr()
+    (csv_file,) = tmp_path.glob("ks-audit_*.csv")
+    summary = json.loads(csv_file.with_suffix(".json").read_text())["period_rows"]
+    head = "{}:{}".format(*summary["last"])
+    expect = ["--expect-head", head, "--expect-rows", str(summary["count"])]
+    lines = csv_file.read_text().splitlines(keepends=True)
+    for name, kept in (("end", lines[:-2]), ("start", lines[:1] + lines[3:])):
+        cut = tmp_path / f"cut-{name}.csv"
+        cut.write_text("".join(kept))
+        assert cli.main(["audit", "verify", "--csv", str(cut), *expect]) == 1, name
+        out = capsys.readouterr().out
+        assert f"rows were cut off the {name}" in out and "intact" not in out
+    # without the expected head and count a cut file cannot be told apart: refused
+    assert cli.main(["audit", "verify", "--csv", str(csv_file)]) == 2
+    assert "--expect-head" in capsys.readouterr().err
+    assert summary["count"] == rows
 
 
 @pytest.mark.parametrize("argv", [["audit", "lookup", "someone@example.nl"]])

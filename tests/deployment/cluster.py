@@ -35,6 +35,7 @@ import requests
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
+from ks_privacy.signing import generate_private_key_pem
 from sandbox import Sandbox
 from sandbox.seed import seed
 from tests.fixtures.postgres import ADMIN_URL
@@ -427,6 +428,9 @@ class Deployment:
 
         env = airflow_connections(box, website, audit_url)
         env["AIRFLOW_VAR_KS_PSEUDONYM_KEY"] = PSEUDONYM_KEY
+        # the audit signing key and anchor store of this deployment (tests make their own)
+        env["AIRFLOW_VAR_KS_AUDIT_PRIVATE_KEY"] = generate_private_key_pem()
+        env["AIRFLOW_VAR_KS_AUDIT_ANCHOR_BASE"] = (self.workdir / "anchors").as_uri() + "/"
         self.cluster = NativeCluster(
             self.workdir / "airflow", metadata_url, env, workers=self.workers
         )

@@ -1,8 +1,7 @@
 """The three promises an auditor checks every day, each from the audit database alone:
 
-1. The chain is whole: no row edited, removed or reordered (`AuditTrail.verify`), and it still
-   contains the rows an auditor noted down earlier (anchors `seq:hash`), so the trail cannot
-   have been rebuilt from scratch since.
+1. The chain is whole (ks_privacy.audit.chain_checks): no row edited, removed or reordered, no
+   anchor contradicted, the append-only triggers in place, the mirrored tables unchanged.
 2. Every removal was read back: each `erased`/`redacted` outcome is followed by a `verify`
    event `verified` for the same record. A `still_present` read-back, or none after the grace
    period, is a problem.
@@ -14,73 +13,23 @@ Problems fail the daily DAG; flags are reported (something to watch, not a broke
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 from sqlalchemy.engine import Engine
 
 from ks_privacy import request_status
+from ks_privacy.anchors import Anchor
 from ks_privacy.audit import store
-from ks_privacy.evidence import AuditTrail, ChainReport
+from ks_privacy.audit.chain_checks import ChainStatus, check_chain
+from ks_privacy.audit.findings import Finding
 
 VERIFY_GRACE = timedelta(hours=24)
 DUE_SOON_DAYS = 7
 # one set of statuses for the register, these checks and the tasks (ks_privacy.request_status)
 REGISTER_STATUSES = tuple(str(s) for s in request_status.ALL)
 CLOSED_STATUSES = tuple(str(s) for s in request_status.CLOSED)
-
-
-@dataclass(frozen=True)
-class Finding:
-    check: str  # chain | verification | requests
-    text: str
-    problem: bool = True  # False: a flag, reported but not failing
-
-
-# ---- 1. the chain ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ChainStatus:
-    report: ChainReport
-    anchors_checked: int = 0
-    findings: tuple[Finding, ...] = ()
-
-    @property
-    def ok(self) -> bool:
-        return self.report.ok and not self.findings
-
-    def summary(self) -> str:
-        text = self.report.summary()
-        if self.anchors_checked:
-            text += f"; {self.anchors_checked} anchor(s) checked"
-        return text
-
-
-def parse_anchor(text: str) -> tuple[int, str]:
-    """`SEQ:HASH` as printed by ks_audit_verify and in every report ("head #SEQ HASH")."""
-    seq, _, digest = text.strip().lstrip("#").partition(":")
-    if not seq.isdigit() or len(digest) != 64:
-        raise ValueError(f"anchor {text!r} is not SEQ:HASH (a row number and a 64-hex hash)")
-    return int(seq), digest.lower()
-
-
-def check_chain(engine: Engine, anchors: tuple[tuple[int, str], ...] = ()) -> ChainStatus:
-    report = AuditTrail(engine).verify()
-    findings = []
-    if not report.ok:
-        findings.append(Finding("chain", report.summary()))
-    for seq, digest in anchors:
-        found = store.row_hash_at(engine, seq)
-        if found != digest:
-            findings.append(
-                Finding(
-                    "chain",
-                    f"anchor row #{seq} has hash {found or '(missing)'}, expected {digest}: the "
-                    "trail is not the one you anchored (rewritten or truncated)",
-                )
-            )
-    return ChainStatus(report, len(anchors), tuple(findings))
 
 
 # ---- 2. removals read back ---------------------------------------------------------------------
@@ -308,8 +257,16 @@ def _register_vs_evidence(row: dict, events: list[dict]) -> list[str]:
     registered = [e for e in events if e["event"] == "request.registered"]
     if not registered:
         return ["the register has it but the evidence has no `request.registered` event"]
-    if registered[0]["subject_ref"] != row["subject_ref"]:
+    first = registered[0]
+    if first["subject_ref"] != row["subject_ref"]:
         notes.append("the register's subject differs from the `request.registered` evidence")
+    for column in ("received_on", "due_on"):
+        recorded = first["details"].get(column)
+        if recorded is not None and recorded != row[column].isoformat():
+            notes.append(
+                f"the register's {column} {row[column]} differs from the `request.registered` "
+                f"evidence (row #{first['seq']}: {recorded})"
+            )
     moves = [
         e["outcome"]
         for e in events
@@ -350,8 +307,16 @@ class AuditStatus:
         return not self.problems
 
     def lines(self) -> list[str]:
+        """Honest: "intact" only when every check passed (the chain's own checks included)."""
+        chain = self.chain.summary()
+        if self.chain.ok and not self.ok:
+            report = self.chain.report
+            chain = (
+                f"audit chain: {report.length} rows, hashes, anchors, triggers and mirrored "
+                "tables check out; other checks failed (below), so it is not called intact"
+            )
         lines = [
-            self.chain.summary(),
+            chain,
             "read-backs: " + self.verification.summary(),
             "requests: " + self.requests.summary(),
         ]
@@ -365,7 +330,7 @@ def check_all(
     now: datetime,
     deadline_days: int = 28,
     grace: timedelta = VERIFY_GRACE,
-    anchors: tuple[tuple[int, str], ...] = (),
+    anchors: Sequence[Anchor] = (),
 ) -> AuditStatus:
     return AuditStatus(
         chain=check_chain(engine, anchors),

@@ -1,15 +1,20 @@
 """`python -m ks_privacy ...`: the auditor's commands and the policy report.
 
     python -m ks_privacy policy
-    python -m ks_privacy audit verify [--anchor SEQ:HASH ...] [--grace-hours 24]
-    python -m ks_privacy audit verify --csv ks-audit_....csv [--expect-prev HASH]
+    python -m ks_privacy audit verify [--anchors URL] [--public-key PEM] [--anchor SEQ:HASH ...]
+    python -m ks_privacy audit verify --csv FILE.csv --expect-head SEQ:HASH --expect-rows N
+    python -m ks_privacy audit verify-report --public-key PEM FILE [FILE ...] [--tsa-ca PEM]
+    python -m ks_privacy audit public-key        (from the signing key; for auditors)
     python -m ks_privacy audit report [--from 2026-11-01 --to 2026-11-30 | --days 31] [--out URL]
     python -m ks_privacy audit lookup            (asks for the e-mail address; never argv)
     python -m ks_privacy hold place --kind litigation --ref CASE-2026-0007 --by "Olga Ops"
     python -m ks_privacy hold lift --by "Olga Ops"   (both ask for the e-mail address)
 
 The audit database is `--db URL` (SQLAlchemy URL) or the Airflow connection `ks_audit_db`
-(env AIRFLOW_CONN_KS_AUDIT_DB or a secrets backend). Exit status 1 means a check failed.
+(env AIRFLOW_CONN_KS_AUDIT_DB or a secrets backend); the anchor store is `--anchors URL` or
+Airflow variable `ks_audit_anchor_base`. Exit status 1 means a check failed; then nothing says
+"intact" and no head is offered to note down. `verify-report` and `verify --csv` need neither
+database nor Airflow: the files and the public key are enough.
 """
 
 from __future__ import annotations
@@ -43,27 +48,130 @@ def cmd_policy(_args) -> int:
     return 0
 
 
+def _public_key(args):
+    """--public-key FILE, else the one of the signing key when this machine has it, else None
+    (signatures are then reported as not checked)."""
+    from ks_privacy import signing
+
+    if getattr(args, "public_key", None):
+        return signing.load_public_key(Path(args.public_key).read_bytes())
+    try:
+        return signing.load_private_key().public_key()
+    except signing.SigningKeyError:
+        return None
+
+
 def cmd_verify(args) -> int:
     if args.csv:
-        with open(args.csv, encoding="utf-8", newline="") as stream:
-            result = csvcheck.verify_csv(stream, args.expect_prev)
-        print(result.summary())
-        return 0 if result.ok else 1
-    anchors = tuple(checks.parse_anchor(a) for a in args.anchor)
+        return _verify_csv(args)
+    from ks_privacy.audit import chain_checks
+
+    try:
+        noted = [chain_checks.parse_anchor(a) for a in args.anchor]
+    except ValueError as exc:
+        print(f"verify: {exc}", file=sys.stderr)
+        return 2
+    found = chain_checks.load_anchors(
+        store_path(args.anchors) if args.anchors else None, _public_key(args)
+    )
     engine = _engine(args)
     status = checks.check_all(
         engine,
         datetime.now(UTC),
         _policy().request_deadline_days,
         timedelta(hours=args.grace_hours),
-        anchors,
+        [*found, *chain_checks.given_anchors(noted)],
     )
     for line in status.lines():
         print(line)
-    if status.chain.report.ok and status.chain.report.head_seq:
-        report_ = status.chain.report
+    report_ = status.chain.report
+    if status.ok and report_.head_seq:  # only a head that passed everything is worth noting
         print(f"ANCHOR {report_.head_seq}:{report_.head_hash}")
     return 0 if status.ok else 1
+
+
+def _verify_csv(args) -> int:
+    from ks_privacy.audit import chain_checks
+
+    if not args.expect_head or args.expect_rows is None:
+        print(
+            "verify --csv: give --expect-head SEQ:HASH and --expect-rows N (the report prints "
+            "both): without them a CSV cut at either end cannot be told from a whole one",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        head = chain_checks.parse_anchor(args.expect_head)
+    except ValueError as exc:
+        print(f"verify --csv: {exc}", file=sys.stderr)
+        return 2
+    with open(args.csv, encoding="utf-8", newline="") as stream:
+        result = csvcheck.verify_csv(stream, head, args.expect_rows, args.expect_prev)
+    print(result.summary())
+    return 0 if result.ok else 1
+
+
+def store_path(url: str):
+    from airflow.sdk import ObjectStoragePath
+
+    if "://" not in url:
+        url = Path(url).resolve().as_uri() + "/"
+    return ObjectStoragePath(url)
+
+
+def cmd_public_key(_args) -> int:
+    from ks_privacy import signing
+
+    try:
+        key = signing.load_private_key()
+    except signing.SigningKeyError as exc:
+        print(f"public-key: {exc}", file=sys.stderr)
+        return 2
+    print(signing.public_key_pem(key), end="")
+    return 0
+
+
+def cmd_verify_report(args) -> int:
+    """Each file against its `.sig` (and its `.tsr`, with --tsa-ca): files and key alone."""
+    from ks_privacy import signing
+
+    try:
+        public = signing.load_public_key(Path(args.public_key).read_bytes())
+    except (OSError, signing.SigningKeyError) as exc:
+        print(f"verify-report: {args.public_key}: {exc}", file=sys.stderr)
+        return 2
+    authority = None
+    if args.tsa_ca:
+        from ks_privacy.timestamps import TimestampAuthority
+
+        pem = Path(args.tsa_ca).read_text()
+        authority = TimestampAuthority.from_pem("(files)", pem)
+    failed = 0
+    for name in args.files:
+        path = Path(name)
+        sig = path.with_name(path.name + signing.SIGNATURE_SUFFIX)
+        if not path.is_file() or not sig.is_file():
+            print(f"{name}: MISSING ({'file' if not path.is_file() else 'signature ' + sig.name})")
+            failed += 1
+            continue
+        data = path.read_bytes()
+        if not signing.verify(public, data, sig.read_bytes()):
+            print(f"{name}: BAD SIGNATURE: changed since it was signed, or not signed by this key")
+            failed += 1
+            continue
+        line = f"{name}: signature good"
+        token = path.with_name(path.name + ".tsr")
+        if authority is not None and token.is_file():
+            from ks_privacy.timestamps import TimestampError, token_time
+
+            try:
+                authority.check(token.read_bytes(), data)
+                line += f"; timestamp good ({token_time(token.read_bytes()).isoformat()})"
+            except TimestampError as exc:
+                line = f"{name}: signature good, but BAD TIMESTAMP: {exc}"
+                failed += 1
+        print(line)
+    return 1 if failed else 0
 
 
 def _period(args) -> tuple[datetime, datetime]:
@@ -85,7 +193,14 @@ def cmd_report(args) -> int:
     if "://" not in out:
         out = Path(out).resolve().as_uri() + "/"
     now = min(datetime.now(UTC), end) if args.date_to else datetime.now(UTC)
-    written = report.write(_engine(args), _policy(), start, end, now, base=out)
+    from ks_privacy import signing
+    from ks_privacy.audit import chain_checks
+
+    key = signing.load_private_key()
+    found = chain_checks.load_anchors(public=key.public_key())
+    written = report.write(
+        _engine(args), _policy(), start, end, now, base=out, anchors=found, key=key
+    )
     print(f"report: {written.html}")
     print(f"evidence CSV: {written.csv} ({written.rows} rows, sha256 {written.csv_sha256})")
     print(f"summary: {written.json}")
@@ -113,10 +228,18 @@ def read_subject(command: str, prompt: str) -> str | None:
 
 
 def cmd_lookup(args) -> int:
+    engine = _engine(args)
+    who = lookup.actor("os:" + getpass.getuser())
+    try:
+        lookup.check_rate(engine, who)
+    except lookup.TooManyLookups as exc:
+        print(f"lookup: {exc}; try again later", file=sys.stderr)
+        return 2
     subject = read_subject("lookup", "E-mail address to look up (not shown, not stored): ")
     if subject is None:
         return 2
-    history = lookup.history(_engine(args), subject)
+    lookup.record_lookup(engine, subject, who, "cli")
+    history = lookup.history(engine, subject)
     for line in history.lines():
         print(line)
     if not history.evidence and not history.requests:
@@ -166,12 +289,30 @@ def parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="SEQ:HASH",
-        help="a row noted down earlier that the chain must still hold",
+        help="a row noted down earlier that the chain must still hold (besides the store's)",
     )
+    verify.add_argument(
+        "--anchors", help="anchor store (folder or URL; default: variable ks_audit_anchor_base)"
+    )
+    verify.add_argument("--public-key", help="PEM file of the audit key, to check anchors")
     verify.add_argument("--grace-hours", type=int, default=24)
     verify.add_argument("--csv", help="verify a report's evidence CSV instead (no database)")
+    verify.add_argument("--expect-head", help="with --csv: the report's last row, SEQ:HASH")
+    verify.add_argument("--expect-rows", type=int, help="with --csv: the report's row count")
     verify.add_argument("--expect-prev", help="with --csv: the previous report's last hash")
     verify.set_defaults(func=cmd_verify)
+
+    signed = audit_cmds.add_parser(
+        "verify-report", help="check signed files (reports, anchors) with the public key alone"
+    )
+    signed.add_argument("files", nargs="+", help="files with a .sig next to them")
+    signed.add_argument("--public-key", required=True, help="PEM file of the audit public key")
+    signed.add_argument("--tsa-ca", help="PEM of the TSA's root: also check .tsr tokens")
+    signed.set_defaults(func=cmd_verify_report)
+
+    audit_cmds.add_parser(
+        "public-key", help="print the audit public key (PEM) for auditors"
+    ).set_defaults(func=cmd_public_key)
 
     rep = with_db(audit_cmds.add_parser("report", help="write the HTML/CSV/JSON report"))
     rep.add_argument("--from", dest="date_from", help="first day, YYYY-MM-DD (UTC)")

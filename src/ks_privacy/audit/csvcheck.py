@@ -2,8 +2,9 @@
 
 The CSV holds every column of a contiguous piece of the chain, `recorded_at` in the canonical
 form the hash uses and empty cells for NULL. Recomputing each row's hash and its link to the row
-before proves that nobody edited, removed or reordered rows after the report was written; the
-first row's `prev_hash` links the piece to the previous report's last row.
+before proves that nobody edited, removed or reordered rows inside it; the expected last row
+(`SEQ:HASH`) and row count, as the (signed) report states them, prove it was not cut at either
+end; the first row's `prev_hash` links the piece to the previous report's last row.
 """
 
 from __future__ import annotations
@@ -89,9 +90,43 @@ def verify_rows(rows: Iterable[dict[str, str]], expect_prev: str | None = None) 
     return SegmentReport(True, count, first_seq, first_prev, seq, prev)
 
 
-def verify_csv(stream: IO[str], expect_prev: str | None = None) -> SegmentReport:
+def verify_csv(
+    stream: IO[str],
+    expect_head: tuple[int, str],
+    expect_rows: int,
+    expect_prev: str | None = None,
+) -> SegmentReport:
+    """The CSV must be a whole piece of the chain that ends at `expect_head` (the report's last
+    row, `SEQ:HASH`) and holds `expect_rows` rows: a file cut at the end, or at the start,
+    fails."""
     reader = csv.DictReader(stream)
     missing = [c for c in ALL_COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
         return SegmentReport(False, 0, problem=f"not an evidence CSV: columns {missing} missing")
-    return verify_rows(reader, expect_prev)
+    result = verify_rows(reader, expect_prev)
+    if not result.ok:
+        return result
+    head_seq, head_hash = expect_head
+    problem = None
+    if result.last_seq != head_seq or result.last_hash != head_hash:
+        problem = (
+            f"it ends at row #{result.last_seq} ({result.last_hash}), but the report's last row "
+            f"is #{head_seq} ({head_hash}): rows were cut off the end"
+        )
+    elif result.rows != expect_rows or result.first_seq != head_seq - expect_rows + 1:
+        problem = (
+            f"it has {result.rows} rows from #{result.first_seq}, but the report has "
+            f"{expect_rows} rows ending at #{head_seq}: rows were cut off the start"
+        )
+    if problem:
+        return SegmentReport(
+            False,
+            result.rows,
+            result.first_seq,
+            result.first_prev_hash,
+            result.last_seq,
+            result.last_hash,
+            None,
+            problem,
+        )
+    return result

@@ -2,20 +2,33 @@
 evidence.
 
 The address is only ever held in memory long enough to compute the pseudonym (HMAC-SHA256 with
-the key in Airflow variable `ks_pseudonym_key`); it is never stored, logged or returned.
+the key in Airflow variable `ks_pseudonym_key`); it is never stored, logged or returned. A lookup
+reveals things about a person (a legal hold, a request), so every lookup is itself evidence
+(`audit.lookup`: who, when, which pseudonym; never the address), and each user may look up at
+most `LOOKUPS_PER_HOUR` people an hour (counted from that evidence, so every api-server worker
+and the CLI share one budget).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from ks_privacy.audit import store
+from ks_privacy.audit_db import connection
+from ks_privacy.evidence import AuditTrail, Evidence, RunContext, canonical_details
 from ks_privacy.pseudonym import KEY_VARIABLE, Pseudonymiser, PseudonymKeyError
 
 MAX_EMAIL_LENGTH = 254
+LOOKUP_EVENT = "audit.lookup"
+LOOKUPS_PER_HOUR = 30  # default; Airflow config [ks_privacy] lookups_per_hour overrides it
+_SAFE_ACTOR = re.compile(r"^[\w .:+-]{1,64}$")
 
 
 class NotAnEmail(ValueError):
@@ -96,7 +109,68 @@ class PersonHistory:
 
 
 def history(engine: Engine, subject_ref: str, limit: int = 5000) -> PersonHistory:
+    """What the suite did with this person's data (lookups by auditors are not part of it)."""
     flt = store.EvidenceFilter(subject_ref=subject_ref)
-    rows = list(reversed(store.page(engine, flt, limit)))
+    rows = [r for r in reversed(store.page(engine, flt, limit)) if r["event"] != LOOKUP_EVENT]
     requests = store.requests_register(engine, subject_ref)
     return PersonHistory(subject_ref, rows, requests)
+
+
+def actor(user_id: str) -> str:
+    """Who looked up, as the evidence records it: the auth manager's user id when it is a plain
+    id, else a hash of it (an id that is an e-mail address must not enter the trail)."""
+    text = str(user_id or "").strip()
+    if _SAFE_ACTOR.match(text):
+        return text
+    return "user-" + hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def lookups_per_hour() -> int:
+    try:
+        from airflow.configuration import conf
+
+        return conf.getint("ks_privacy", "lookups_per_hour", fallback=LOOKUPS_PER_HOUR)
+    except Exception:  # no Airflow configuration here (a bare CLI)
+        return LOOKUPS_PER_HOUR
+
+
+class TooManyLookups(RuntimeError):
+    """The user's lookups in the last hour reached the limit."""
+
+
+def check_rate(engine: Engine, who: str, now: datetime | None = None) -> None:
+    """Raise TooManyLookups when `who` already looked up `lookups_per_hour()` people in the
+    last hour. Asked before the address is even read into a pseudonym."""
+    now = now or datetime.now(UTC)
+    limit = lookups_per_hour()
+    with connection(engine) as conn:
+        done = conn.execute(
+            sa.text(
+                "SELECT COUNT(*) FROM ks_evidence WHERE event = :e AND details = :d "
+                "AND recorded_at >= :since"
+            ),
+            {
+                "e": LOOKUP_EVENT,
+                "d": canonical_details({"by": who}),
+                "since": now - timedelta(hours=1),
+            },
+        ).scalar()
+    if done >= limit:
+        raise TooManyLookups(f"{who} has looked up {done} people in the last hour (limit {limit})")
+
+
+def record_lookup(engine: Engine, subject_ref: str, who: str, channel: str) -> int:
+    """The lookup as evidence, before its answer is shown. Returns the evidence row's seq."""
+    trail = AuditTrail(engine, RunContext("ks_audit", channel, "lookup", 0))
+    (seq,) = trail.append(
+        [
+            Evidence(
+                event=LOOKUP_EVENT,
+                outcome="looked_up",
+                source=channel,
+                subject_ref=subject_ref,
+                details={"by": who},
+            )
+        ]
+    )
+    return seq

@@ -92,15 +92,7 @@ def head(engine: Engine) -> tuple[int, str] | None:
     return (int(row[0]), row[1]) if row else None
 
 
-def row_hash_at(engine: Engine, seq: int) -> str | None:
-    with engine.connect() as conn:
-        row = conn.execute(
-            sa.text("SELECT row_hash FROM ks_evidence WHERE seq = :s"), {"s": seq}
-        ).first()
-    return row[0] if row else None
-
-
-def _normalise(row: Mapping[str, Any]) -> dict[str, Any]:
+def normalise(row: Mapping[str, Any]) -> dict[str, Any]:
     out = dict(row)
     out["recorded_at"] = as_utc(out["recorded_at"])
     return out
@@ -113,7 +105,7 @@ def iter_evidence(engine: Engine, flt: EvidenceFilter = EvidenceFilter()) -> Ite
     with engine.connect() as conn:
         result = conn.execution_options(stream_results=True, yield_per=2000).execute(query, params)
         for row in result.mappings():
-            yield _normalise(row)
+            yield normalise(row)
 
 
 def page(engine: Engine, flt: EvidenceFilter, limit: int = 100) -> list[dict]:
@@ -124,7 +116,7 @@ def page(engine: Engine, flt: EvidenceFilter, limit: int = 100) -> list[dict]:
     )
     with engine.connect() as conn:
         rows = conn.execute(query, {**params, "lim": limit}).mappings().all()
-    return [_normalise(r) for r in rows]
+    return [normalise(r) for r in rows]
 
 
 def count(engine: Engine, flt: EvidenceFilter) -> int:
@@ -205,16 +197,19 @@ def requests_register(engine: Engine, subject_ref: str | None = None) -> list[di
 
 
 def request_status_events(engine: Engine) -> dict[str, list[dict]]:
-    """Per request reference, its `request.*` evidence (event, outcome, subject, seq, time)."""
+    """Per request reference, its `request.*` evidence (event, outcome, subject, seq, time,
+    details as a dict)."""
     query = sa.text(
-        "SELECT seq, event, outcome, record_ref, subject_ref, recorded_at FROM ks_evidence "
-        "WHERE event LIKE 'request.%' ORDER BY seq"
+        "SELECT seq, event, outcome, record_ref, subject_ref, recorded_at, details FROM "
+        "ks_evidence WHERE event LIKE 'request.%' ORDER BY seq"
     )
     out: dict[str, list[dict]] = {}
     with engine.connect() as conn:
         for r in conn.execute(query).mappings():
             if r["record_ref"]:
-                out.setdefault(r["record_ref"], []).append(_normalise(r))
+                row = normalise(r)
+                row["details"] = json.loads(row["details"] or "{}")
+                out.setdefault(r["record_ref"], []).append(row)
     return out
 
 

@@ -11,7 +11,7 @@ from airflow.sdk import get_current_context
 from airflow.sdk.exceptions import AirflowFailException
 
 from ks_privacy import runtime
-from ks_privacy.audit import checks
+from ks_privacy.audit import chain_checks, checks
 
 log = logging.getLogger("ks_privacy.audit")
 MAX_LISTED = 25
@@ -39,22 +39,30 @@ def _log_findings(findings: list[checks.Finding]) -> None:
 
 
 def verify_chain() -> dict:
-    """Walk the whole chain from the genesis; a bad row fails the task and is named."""
+    """Walk the whole chain from the genesis and check it against every anchor in the anchor
+    store, the append-only triggers and the mirrored tables; a problem fails the task and is
+    named. Only a chain that passes gets its head published as a new anchor."""
+    from ks_privacy import anchors, signing, timestamps
+
     params = get_current_context()["params"]
-    anchors = tuple(checks.parse_anchor(a) for a in params.get("anchors") or [])
-    status = checks.check_chain(_engine(), anchors)
-    chain = status.report
-    if status.ok:
-        log.info(status.summary())
-        if chain.head_seq:
-            log.info(
-                "ANCHOR %s:%s (note it down: `audit verify --anchor` checks it later)",
-                chain.head_seq,
-                chain.head_hash,
-            )
+    key = signing.load_private_key()
+    tsa = timestamps.configured_authority()
+    noted = [chain_checks.parse_anchor(a) for a in params.get("anchors") or []]
+    found = chain_checks.load_anchors(public=key.public_key(), tsa=tsa)
+    engine = _engine()
+    status = chain_checks.check_chain(engine, [*found, *chain_checks.given_anchors(noted)])
     _log_findings(list(status.findings))
     _fail("the audit chain does not verify", list(status.findings))
-    return {"length": chain.length, "head_seq": chain.head_seq, "head_hash": chain.head_hash}
+    log.info(status.summary())
+    published = anchors.publish_from_task(engine)
+    chain = status.report
+    return {
+        "length": chain.length,
+        "head_seq": chain.head_seq,
+        "head_hash": chain.head_hash,
+        "anchors_checked": len(status.anchors),
+        "anchor": published.name if published else None,
+    }
 
 
 def check_verifications() -> dict:
@@ -108,8 +116,14 @@ def write_report() -> dict:
     end = runtime.reference_time(context)
     start = end - timedelta(days=int(params["period_days"]))
     grace = timedelta(hours=int(params["verify_grace_hours"]))
-    written = report.write(_engine(), runtime.policy(), start, end, end, grace=grace)
-    log.info("audit report written: %s", written.html)
+    from ks_privacy import signing
+
+    key = signing.load_private_key()
+    found = chain_checks.load_anchors(public=key.public_key())
+    written = report.write(
+        _engine(), runtime.policy(), start, end, end, grace=grace, anchors=found, key=key
+    )
+    log.info("audit report written and signed: %s", written.html)
     log.info("evidence CSV: %s (%s rows, sha256 %s)", written.csv, written.rows, written.csv_sha256)
     log.info("summary: %s", written.json)
     return {

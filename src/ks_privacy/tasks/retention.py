@@ -6,7 +6,7 @@ import logging
 
 from airflow.sdk import get_current_context
 
-from ks_privacy import run_report, runtime, sweep
+from ks_privacy import anchors, run_report, runtime, sweep
 from ks_privacy.tasks.actions import step_for
 
 log = logging.getLogger("ks_privacy.tasks.retention")
@@ -98,6 +98,7 @@ def report(sources: list[str]) -> dict:
     skipped = sorted(set(sources) - set(chosen))
     if skipped:
         log.info("not in this run (param `sources`): %s", ", ".join(skipped))
+    anchors.publish_from_task(trail.engine)  # the chain's head, outside the audit database
     problems = [f"{r.name}: {p}" for r in reports for p in r.problems]
     if problems:
         raise RuntimeError("the sweep needs attention:\n  " + "\n  ".join(problems))
