@@ -175,7 +175,7 @@ class Register:
                     )
                 )
             self.trail.append(events, conn)
-            record_state(conn, "ks_requests", {}, [request_ref], self.trail.context)
+            self._record_state(conn, request_ref, keys=secret is not None)
         return self.get(request_ref), True
 
     def claim(self, request_ref: str, dag_id: str, run_id: str, previous: str | None) -> bool:
@@ -192,7 +192,7 @@ class Register:
                 {"d": dag_id, "r": run_id, "ref": request_ref, "previous": previous},
             ).rowcount
             if claimed:
-                record_state(conn, "ks_requests", {}, [request_ref], self.trail.context)
+                self._record_state(conn, request_ref)
         return claimed == 1
 
     def set_status(
@@ -242,7 +242,8 @@ class Register:
                     details={k: v for k, v in extra.items() if v is not None},
                 )
             ]
-            if status.closed and vault.shred(conn, request_ref):
+            shredded = status.closed and vault.shred(conn, request_ref)
+            if shredded:
                 events.append(
                     Evidence(
                         event="vault.key_destroyed",
@@ -254,8 +255,15 @@ class Register:
                     )
                 )
             self.trail.append(events, conn)
-            record_state(conn, "ks_requests", {}, [request_ref], self.trail.context)
+            self._record_state(conn, request_ref, keys=shredded)
         return self.get(request_ref)
+
+    def _record_state(self, conn: Connection, request_ref: str, keys: bool = False) -> None:
+        """Mirror the register row (and, where it changed, the vault's key row) into the chain:
+        a deadline edited by hand, or a key destroyed early or left after close, is found."""
+        record_state(conn, "ks_requests", {}, [request_ref], self.trail.context)
+        if keys:
+            record_state(conn, "ks_request_keys", {}, [request_ref], self.trail.context)
 
     def holds_address(self, request_ref: str) -> bool:
         with connection(self.engine) as conn:

@@ -22,10 +22,10 @@ KIND_CHOICES = ("erasure", "access", "rectification", "consent")
 
 
 def _engine(args):
-    from ks_privacy.audit_db import engine_for_connection, engine_for_url, migrate
+    from ks_privacy.audit_db import engine_for_connection, engine_for_url, ensure_schema
 
     engine = engine_for_url(args.db) if args.db else engine_for_connection()
-    migrate(engine)
+    ensure_schema(engine)
     return engine
 
 

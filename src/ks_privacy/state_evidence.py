@@ -35,6 +35,9 @@ MIRRORED: dict[str, tuple[str, ...]] = {
     "ks_legal_holds": ("subject_ref",),
     "ks_plan": ("dag_id", "run_id", "source", "record_ref"),
     "ks_clock_ledger": ("source", "record_ref"),
+    # the request vault's data keys: a key destroyed early, or still there after close, is found
+    # (the ciphertext table needs no mirror: without its key it cannot be read)
+    "ks_request_keys": ("request_ref",),
 }
 WRITTEN, DELETED, ADOPTED = "written", "deleted", "adopted"
 EVENT_PREFIX = "state."

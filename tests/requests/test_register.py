@@ -191,3 +191,38 @@ def test_of_two_runs_claiming_a_request_at_once_one_wins(audit_engine):
     assert register.get("REQ-2026-0001").run_id == "manual__a"
     # a later run resuming after manual__a failed claims it from manual__a
     assert register.claim("REQ-2026-0001", "ks_request_access", "manual__c", previous="manual__a")
+
+
+def test_a_vault_key_removed_early_or_left_after_close_is_found(audit_engine):
+    """The vault's key rows are mirrored into the chain: a key deleted by hand while its request
+    is open (the address lost before the answer) and a key put back after close (an address
+    that should be gone) are both named by the daily checks."""
+    from ks_privacy import state_evidence
+    from ks_privacy.audit.checks import check_requests
+
+    refs = fill_register(audit_engine)
+    open_ref, closed_ref = refs[RequestStatus.OPEN], refs[RequestStatus.COMPLETED]
+    assert state_evidence.reconcile(audit_engine)[1] == []
+    with audit_engine.begin() as conn:
+        kept = (
+            conn.execute(
+                sa.text("SELECT * FROM ks_request_keys WHERE request_ref = :r"), {"r": open_ref}
+            )
+            .mappings()
+            .one()
+        )
+        conn.execute(sa.text("DELETE FROM ks_request_keys WHERE request_ref = :r"), {"r": open_ref})
+        conn.execute(
+            sa.text(
+                "INSERT INTO ks_request_keys (request_ref, nonce, wrapped_key, stored_at) "
+                "VALUES (:r, :n, :k, :t)"
+            ),
+            {"r": closed_ref, "n": kept["nonce"], "k": kept["wrapped_key"], "t": kept["stored_at"]},
+        )
+    mismatches = state_evidence.reconcile(audit_engine)[1]
+    assert {(m.table, m.key) for m in mismatches} == {
+        ("ks_request_keys", open_ref),
+        ("ks_request_keys", closed_ref),
+    }
+    notes = [f.text for f in check_requests(audit_engine, datetime.now(UTC).date()).findings]
+    assert any(closed_ref in n and "still in the vault" in n for n in notes), notes

@@ -185,6 +185,7 @@ class RequestsStatus:
 def check_requests(engine: Engine, today: date, deadline_days: int = 28) -> RequestsStatus:
     result = RequestsStatus(deadline_days=deadline_days)
     events = store.request_status_events(engine)
+    holding = store.requests_holding_an_address(engine)
     for row in store.requests_register(engine):
         ref = row["request_ref"]
         received, due = row["received_on"], row["due_on"]
@@ -208,6 +209,8 @@ def check_requests(engine: Engine, today: date, deadline_days: int = 28) -> Requ
             else:
                 verdict = "open"
         notes.extend(_register_vs_evidence(row, events.get(ref, [])))
+        if status in CLOSED_STATUSES and ref in holding:
+            notes.append("it is closed, but its address is still in the vault (key not destroyed)")
         item = RequestStatus(
             ref,
             row["kind"],

@@ -196,6 +196,14 @@ def requests_register(engine: Engine, subject_ref: str | None = None) -> list[di
         return out
 
 
+def requests_holding_an_address(engine: Engine) -> set[str]:
+    """References whose data key is still in the vault (their address can still be read)."""
+    if not sa.inspect(engine).has_table("ks_request_keys"):
+        return set()
+    with engine.connect() as conn:
+        return set(conn.execute(sa.text("SELECT request_ref FROM ks_request_keys")).scalars())
+
+
 def request_status_events(engine: Engine) -> dict[str, list[dict]]:
     """Per request reference, its `request.*` evidence (event, outcome, subject, seq, time,
     details as a dict)."""
