@@ -72,9 +72,8 @@ def _field_rule(value: Any) -> Any:
     """One clear message for a field rule that is none of the three kinds."""
     if isinstance(value, str) and value in (*get_args(Category), vocabulary.NONE):
         return value
-    if isinstance(value, dict) and set(value) == {"free_text"}:
-        if value["free_text"] in ("redact", "flag"):
-            return value
+    if isinstance(value, dict) and value.get("free_text") in ("redact", "flag") and len(value) == 1:
+        return value
     raise ValueError(
         f"{value!r} is not a field rule: give a category ({', '.join(get_args(Category))}), "
         "`none` (no personal data) or `{free_text: redact}` / `{free_text: flag}`"

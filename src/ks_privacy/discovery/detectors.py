@@ -2,15 +2,16 @@
 
 `find_all(text)` returns the spans of every value found, by category:
 
-| category | what counts |
-| --- | --- |
-| email | an address `local@domain.tld` (RFC 5322 atext in the local part) |
-| iban | an IBAN with its country's length and format and a valid mod-97 check (python-stdnum) |
-| ip_address | an IPv4 or IPv6 address (the standard library's `ipaddress` decides) |
-| birth_date | a calendar date (ISO, d-m-yyyy, `14 maart 1985`, `--03-14`) with a birth word in the field name or just before it (geboren, geboortedatum, verjaardag, birth, born, DOB) |
-| phone | a number `phonenumbers` finds possible for the Netherlands or, written with + or 00, for any country; a national number written with its 0 needs 10 digits or more |
-| bsn | nine digits (also `1234.56.782`, `123 456 782`) passing the BSN 11-check (python-stdnum) |
-| address | a Dutch postcode (`1234 AB`, python-stdnum's rules, capitals) with a house number near it |
+- email: an address `local@domain.tld` (RFC 5322 atext in the local part);
+- iban: an IBAN with its country's length and format and a valid mod-97 check (python-stdnum);
+- ip_address: an IPv4 or IPv6 address (the standard library's `ipaddress` decides);
+- birth_date: a calendar date (ISO, d-m-yyyy, `14 maart 1985`, `--03-14`) with a birth word in
+  the field name or just before it (geboren, geboortedatum, verjaardag, birth, born, DOB);
+- phone: a number `phonenumbers` finds possible for the Netherlands or, written with + or 00,
+  for any country; a national number written with its leading 0 needs ten digits or more;
+- bsn: nine digits (also `1234.56.782`, `123 456 782`) passing the BSN 11-check (python-stdnum);
+- address: a Dutch postcode (`1234 AB`: capitals, python-stdnum's rules) with a house number
+  near it.
 
 They run in that order, and a span one detector claimed is not looked at by the later ones: the
 digits of an IBAN are not also a phone number, a date is not a phone number, a phone number is

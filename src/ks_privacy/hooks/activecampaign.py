@@ -170,6 +170,60 @@ class ActiveCampaignHook(BaseHook):
             return False
         return True
 
+    # ---- custom fields ----------------------------------------------------------------------
+
+    def iter_fields(self) -> Iterator[dict]:
+        """Every custom field of the account (/reference/retrieve-fields-1), 100 a call."""
+        offset = 0
+        while True:
+            page = self.api.request(
+                "GET", "fields", "list fields", params={"limit": PAGE_SIZE, "offset": offset}
+            ).json()
+            fields = page.get("fields", [])
+            yield from fields
+            if len(fields) < PAGE_SIZE:
+                return
+            offset += PAGE_SIZE
+
+    def field_titles(self) -> dict[str, str]:
+        """Custom field id -> title."""
+        return {str(f["id"]): str(f.get("title") or "") for f in self.iter_fields()}
+
+    def iter_field_values(self, field_id: str) -> Iterator[dict]:
+        """Every value of one custom field, over all contacts, 100 a call
+        (/reference/list-all-custom-field-values, `filters[fieldid]`). The API pages these by
+        offset only and has no date filter; the end is a short page."""
+        offset = 0
+        while True:
+            page = self.api.request(
+                "GET",
+                "fieldValues",
+                "list field values",
+                params={"filters[fieldid]": field_id, "limit": PAGE_SIZE, "offset": offset},
+            ).json()
+            values = page.get("fieldValues", [])
+            yield from values
+            if len(values) < PAGE_SIZE:
+                return
+            offset += PAGE_SIZE
+
+    def contact_field_values(self, contact_id: str) -> list[dict]:
+        """One contact's custom field values; raises VendorNotFound when the contact is gone."""
+        return self.related(contact_id, "fieldValues")
+
+    def update_field_value(self, value: dict, text: str) -> None:
+        """Set a custom field value (/reference/update-a-custom-field-value-for-contact)."""
+        body = {"fieldValue": {"contact": value["contact"], "field": value["field"], "value": text}}
+        self.api.request("PUT", f"fieldValues/{int(value['id'])}", "update field value", json=body)
+
+    def delete_field_value(self, value_id: str) -> bool:
+        """Delete a custom field value; False when it was gone already (404)."""
+        try:
+            self.api.request("DELETE", f"fieldValues/{int(value_id)}", "delete field value")
+        except VendorNotFound:
+            return False
+        return True
+
     # ---- tags, lists, tracking -------------------------------------------------------------
 
     def tag_id(self, name: str) -> str | None:
