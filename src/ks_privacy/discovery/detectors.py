@@ -54,7 +54,7 @@ _EMAIL = re.compile(
     r"@(?:[^\W_](?:[\w-]*[^\W_])?\.)+[^\W\d_][\w-]{0,62}(?![\w-])"
 )
 _IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?:[ ]?[A-Za-z0-9]){11,32}")
-_IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d]|\.\d)")
+_IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w]|\.\d)")
 _IPV6 = re.compile(
     r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:(?:\d{1,3}\.){3}\d{1,3}|[0-9A-Fa-f]{0,4})(?![\w:])"
 )
@@ -80,8 +80,8 @@ _MONTHS = {
     for name in names
 }
 _DATES = (
-    ("ymd", re.compile(r"(?<![\d-])(\d{4})-(\d{1,2})-(\d{1,2})(?![\d-])")),
-    ("dmy", re.compile(r"(?<![\d./-])(\d{1,2})([-/.])(\d{1,2})\2(\d{4})(?![\d./-])")),
+    ("ymd", re.compile(r"(?<![\w-])(\d{4})-(\d{1,2})-(\d{1,2})(?![\w-])")),
+    ("dmy", re.compile(r"(?<![\w./-])(\d{1,2})([-/.])(\d{1,2})\2(\d{4})(?![\w./-])")),
     (
         "d month y",
         re.compile(
@@ -96,16 +96,16 @@ _BIRTH_WORDS = re.compile(
     r"geboren|geboorte|\bgeb\b\.?|verjaardag|jarig|birth|born|\bd\.?o\.?b\b", re.IGNORECASE
 )
 _BIRTH_CONTEXT = 40  # characters before a date in which a birth word makes it a birth date
-_BSN = re.compile(r"(?<![\d+.])(?:\d{4}\.\d{2}\.\d{3}|\d{3}([ .])\d{3}\1\d{3}|\d{9})(?![\d]|\.\d)")
+_BSN = re.compile(r"(?<![\w+.])(?:\d{4}\.\d{2}\.\d{3}|\d{3}([ .])\d{3}\1\d{3}|\d{9})(?![\w]|\.\d)")
 _POSTCODE = re.compile(r"(?<![\w])([1-9]\d{3}) ?([A-Z]{2})(?![\w])")
 _HOUSE_NUMBER = re.compile(r"(?<![\w.,:/-])[1-9]\d{0,4}(?:[ -]?[A-Za-z](?![A-Za-z]))?(?![\w])")
 _BEFORE_POSTCODE, _AFTER_POSTCODE = 60, 15  # where a house number goes with a postcode
 _WORD_BEFORE = re.compile(r"((?:[A-Z'][\w'.-]*|van|de|der|den|het|ten|ter|'t)\s+)$")
 _WORD_AFTER = re.compile(r"(\s+(?:[A-Z]|'s)[\w'-]*)")
 _ADDRESS_WORDS = 4  # street-name words before the number, town words after the postcode
-_ANY = re.compile(r"[\d@]|::")
+_ANY = re.compile(r"[\d@:]")  # every detector needs a digit, an @ or a colon (IPv6)
 _DIGITS = re.compile(r"\d")
-_MIN_PHONE_DIGITS = 8
+_MIN_PHONE_DIGITS = 7  # the shortest international numbers (Tokelau: +690 7290)
 _NATIONAL_PHONE_DIGITS = 10  # 0 + nine: a Dutch number written nationally
 
 
@@ -201,12 +201,23 @@ def _phones(text: str, spans: _Spans) -> None:
     if len(_DIGITS.findall(text)) < _MIN_PHONE_DIGITS:
         return
     for m in phonenumbers.PhoneNumberMatcher(text, "NL", leniency=Leniency.POSSIBLE):
+        if _glued(text, m.start, m.end):
+            continue  # digits inside a longer token (an id, a hash) are not a phone number
         raw = m.raw_string.lstrip("(")
         digits = len(_DIGITS.findall(raw))
-        international = raw.startswith(("+", "00"))
-        national = raw.startswith("0") and digits >= _NATIONAL_PHONE_DIGITS
-        if (international or national) and spans.free(m.start, m.end):
+        if raw.startswith("+"):
+            dialable = digits >= _MIN_PHONE_DIGITS
+        elif raw.startswith("00"):  # 00 is the international prefix: 00 + country + number
+            # nine digits that pass the 11-check are a BSN (which may start with zeros)
+            dialable = digits >= _MIN_PHONE_DIGITS + 2 and not stdnum_bsn.is_valid(raw)
+        else:
+            dialable = raw.startswith("0") and digits >= _NATIONAL_PHONE_DIGITS
+        if dialable and spans.free(m.start, m.end):
             spans.take(PHONE, m.start, m.end)
+
+
+def _glued(text: str, start: int, end: int) -> bool:
+    return (start > 0 and text[start - 1].isalnum()) or (end < len(text) and text[end].isalnum())
 
 
 def _bsns(text: str, spans: _Spans) -> None:

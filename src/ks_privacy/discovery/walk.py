@@ -110,7 +110,10 @@ def tawk_chat(chat: Mapping[str, Any]) -> Iterator[Pair]:
             yield "messages", text
 
 
+WEBSITE_FIELDS = ("contact_email", "ip", "visitor_id", "path")
+
+
 def website_event(row: Mapping[str, Any]) -> Iterator[Pair]:
-    for name in ("contact_email", "ip", "visitor_id", "path"):
+    for name in WEBSITE_FIELDS:
         if text := _text(row.get(name)):
             yield name, text

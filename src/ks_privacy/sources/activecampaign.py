@@ -14,6 +14,7 @@ from typing import Any
 
 from ks_privacy.discovery import walk
 from ks_privacy.discovery.fieldmap import FieldMap
+from ks_privacy.discovery.sampling import Sample, Values
 from ks_privacy.discovery.vocabulary import CUSTOM_PREFIX
 from ks_privacy.hooks._http import VendorError, VendorNotFound, in_flight, read_ahead
 from ks_privacy.hooks.activecampaign import IDS_PER_FILTER, ActiveCampaignHook
@@ -197,6 +198,16 @@ class ActiveCampaignSource:
             while next_held is not None and next_held < cid:
                 next_held = next(held_ids, None)
             yield self._record(contact, next_held == cid, custom.get(str(cid), frozenset()))
+
+    def inventory(self, sample: Sample) -> Iterator[Values]:
+        """Every contact's own fields (100 a call, in id order), then every value of every custom
+        field, mapped or not (100 a call per field): for ks_data_inventory."""
+        for contact in self.hook.iter_contacts():
+            if sample.includes(ref := str(contact["id"])):
+                yield Values(ref, list(walk.activecampaign_contact(contact)))
+        for ref, name, text in self.custom.every_value():
+            if sample.includes(ref):
+                yield Values(ref, [(name, text)], new_record=False)
 
     def find(self, email: str) -> list[SourceRecord]:
         """The `email` filter is exact (not `search`, a substring match), asked with the

@@ -15,6 +15,7 @@ from typing import Any
 
 from ks_privacy.discovery import walk
 from ks_privacy.discovery.fieldmap import FieldMap
+from ks_privacy.discovery.sampling import Sample, Values
 from ks_privacy.discovery.vocabulary import GOOGLE_PERSON_FIELDS, NONE
 from ks_privacy.hooks._http import VendorNotFound, in_flight, read_ahead
 from ks_privacy.hooks.google_contacts import (
@@ -158,6 +159,13 @@ class GoogleContactsSource:
             last = contact_update_time(people[-1]) if people else None
             if cutoff is not None and last is not None and last > cutoff:
                 return
+
+    def inventory(self, sample: Sample) -> Iterator[Values]:
+        """Every contact with every person field it can hold (1000 a call): for
+        ks_data_inventory."""
+        for person in self.hook.iter_connections(person_fields=EXPORT_FIELDS):
+            if sample.includes(ref := person["resourceName"]):
+                yield Values(ref, list(walk.google_person(person)))
 
     def _matching(self, email: str, fields: str) -> list[dict]:
         wanted = normalise_email(email)

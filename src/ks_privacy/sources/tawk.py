@@ -18,6 +18,7 @@ from typing import Any
 
 from ks_privacy.discovery import walk
 from ks_privacy.discovery.fieldmap import FieldMap
+from ks_privacy.discovery.sampling import Sample, Values
 from ks_privacy.discovery.vocabulary import NONE
 from ks_privacy.hooks._http import VendorNotFound
 from ks_privacy.hooks.tawk import TawkHook
@@ -78,6 +79,18 @@ class TawkSource:
                 yield self._record(self.hook.get_chat(ref))
             except VendorNotFound:
                 continue
+
+    def inventory(self, sample: Sample) -> Iterator[Values]:
+        """Every chat with its messages (the listing, 100 a call, then `chat.get` per chat in
+        the sample): for ks_data_inventory."""
+        for listed in self.hook.iter_chats():
+            if not sample.includes(ref := str(listed["id"])):
+                continue
+            try:
+                chat = self.hook.get_chat(ref)
+            except VendorNotFound:
+                continue  # deleted in the dashboard while we read
+            yield Values(ref, list(walk.tawk_chat(chat)))
 
     def find(self, email: str) -> list[SourceRecord]:
         """Chat listing has no e-mail filter: read the chats, match the address exactly."""
