@@ -282,4 +282,4 @@ def test_redaction_replaces_exactly_the_due_values(number, email):
 
 def test_detector_categories_are_the_vocabulary():
     assert set(detectors.CATEGORIES) == set(vocabulary.DETECTED)
-    assert vocabulary.TERM_DETECTED <= set(detectors.CATEGORIES)
+    assert set(detectors.CATEGORIES) >= vocabulary.TERM_DETECTED

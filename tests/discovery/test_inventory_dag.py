@@ -143,7 +143,8 @@ def plant(vendors) -> dict[str, str]:
         )
         truth.write(
             vendors.db_path,
-            "INSERT INTO ac_field_values (contact, field, value, cdate, udate) VALUES (?, ?, ?, 0, 0)",
+            "INSERT INTO ac_field_values (contact, field, value, cdate, udate) "
+            "VALUES (?, ?, ?, 0, 0)",
             contact,
             fid,
             value,
