@@ -92,6 +92,11 @@ _DATES = (
     ),
     ("md", re.compile(r"(?<![\w-])--(\d{2})-(\d{2})(?![\d-])")),
 )
+_DATE_MARK = {
+    "ymd": re.compile(r"\d-\d"),
+    "dmy": re.compile(r"\d[-/.]\d"),
+    "md": re.compile(r"--\d"),
+}
 _BIRTH_WORDS = re.compile(
     r"geboren|geboorte|\bgeb\b\.?|verjaardag|jarig|birth|born|\bd\.?o\.?b\b", re.IGNORECASE
 )
@@ -105,6 +110,9 @@ _WORD_AFTER = re.compile(r"(\s+(?:[A-Z]|'s)[\w'-]*)")
 _ADDRESS_WORDS = 4  # street-name words before the number, town words after the postcode
 _ANY = re.compile(r"[\d@:]")  # every detector needs a digit, an @ or a colon (IPv6)
 _DIGITS = re.compile(r"\d")
+# where a phone number may be: a run of digits and separators that starts as one dials
+_PHONE_CANDIDATE = re.compile(r"(?<![\w+])\(?(?:\+|0)[\d()./ -]{5,28}\d(?![\w])")
+_MIN_IBAN_DIGITS = 4  # check digits and at least two in any country's account number
 _MIN_PHONE_DIGITS = 7  # the shortest international numbers (Tokelau: +690 7290)
 _NATIONAL_PHONE_DIGITS = 10  # 0 + nine: a Dutch number written nationally
 
@@ -186,6 +194,8 @@ def _dates(text: str, spans: _Spans, hint: str, today: date | None) -> None:
     BSN); a date is a birth date when a birth word is in the field name or just before it."""
     hinted = bool(_BIRTH_WORDS.search(hint))
     for kind, pattern in _DATES:
+        if kind != "d month y" and not _DATE_MARK[kind].search(text):
+            continue  # no separator of this form: no such date (cheaper than the expression)
         for m in pattern.finditer(text):
             day = _calendar_date(kind, m.groups())
             if day is None or not spans.free(*m.span()):
@@ -197,23 +207,47 @@ def _dates(text: str, spans: _Spans, hint: str, today: date | None) -> None:
             spans.take(BIRTH_DATE if is_birth else None, *m.span())
 
 
+def _dialable(raw: str, digits: str) -> bool:
+    """Written as a number one dials: international (+ or 00) or Dutch national (0 + nine)."""
+    if raw.startswith("+"):
+        return len(digits) >= _MIN_PHONE_DIGITS
+    if raw.startswith("00"):  # 00 is the international prefix: 00 + country + number
+        # nine digits that pass the 11-check are a BSN (which may start with zeros)
+        return len(digits) >= _MIN_PHONE_DIGITS + 2 and not stdnum_bsn.is_valid(digits)
+    return raw.startswith("0") and len(digits) >= _NATIONAL_PHONE_DIGITS
+
+
+def _dutch(raw: str, digits: str) -> bool:
+    """The common case, decided without parsing: a Dutch number (0 or +31/0031, then nine
+    digits not starting with 0), which `phonenumbers` finds possible for the Netherlands."""
+    if raw.startswith("+"):
+        return len(digits) == 11 and digits.startswith("31") and digits[2] != "0"
+    if raw.startswith("00"):
+        return len(digits) == 13 and digits.startswith("0031") and digits[4] != "0"
+    return len(digits) == 10 and digits[1] != "0"
+
+
 def _phones(text: str, spans: _Spans) -> None:
-    if len(_DIGITS.findall(text)) < _MIN_PHONE_DIGITS:
-        return
-    for m in phonenumbers.PhoneNumberMatcher(text, "NL", leniency=Leniency.POSSIBLE):
-        if _glued(text, m.start, m.end):
-            continue  # digits inside a longer token (an id, a hash) are not a phone number
-        raw = m.raw_string.lstrip("(")
-        digits = len(_DIGITS.findall(raw))
-        if raw.startswith("+"):
-            dialable = digits >= _MIN_PHONE_DIGITS
-        elif raw.startswith("00"):  # 00 is the international prefix: 00 + country + number
-            # nine digits that pass the 11-check are a BSN (which may start with zeros)
-            dialable = digits >= _MIN_PHONE_DIGITS + 2 and not stdnum_bsn.is_valid(raw)
-        else:
-            dialable = raw.startswith("0") and digits >= _NATIONAL_PHONE_DIGITS
-        if dialable and spans.free(m.start, m.end):
-            spans.take(PHONE, m.start, m.end)
+    """Phone-like runs (starting with +, 0 or "(0") are taken as they are when they are a plain
+    Dutch number; anything else is left to `phonenumbers` (possible numbers, any country)."""
+    for candidate in _PHONE_CANDIDATE.finditer(text):
+        if not spans.free(*candidate.span()):
+            continue
+        raw = candidate.group().lstrip("(")
+        digits = "".join(_DIGITS.findall(raw))
+        if _dutch(raw, digits):
+            spans.take(PHONE, *candidate.span())
+            continue
+        offset = candidate.start()
+        for m in phonenumbers.PhoneNumberMatcher(
+            candidate.group(), "NL", leniency=Leniency.POSSIBLE
+        ):
+            start, end = offset + m.start, offset + m.end
+            if _glued(text, start, end):
+                continue  # digits inside a longer token (an id, a hash) are not a phone number
+            found = m.raw_string.lstrip("(")
+            if _dialable(found, "".join(_DIGITS.findall(found))) and spans.free(start, end):
+                spans.take(PHONE, start, end)
 
 
 def _glued(text: str, start: int, end: int) -> bool:
@@ -273,14 +307,24 @@ def find_all(text: str, hint: str = "", today: date | None = None) -> list[Match
     future and impossibly old dates from counting as birth dates."""
     if not text or not _ANY.search(text):
         return []
+    digits = len(_DIGITS.findall(text))
     spans = _Spans()
-    _emails(text, spans)
-    _ibans(text, spans)
-    _ips(text, spans)
-    _dates(text, spans, hint, today)
-    _phones(text, spans)
-    _bsns(text, spans)
-    _addresses(text, spans)
+    # each detector only where what it looks for can be (the cheap checks keep a name or an
+    # e-mail address from going through every expression)
+    if "@" in text:
+        _emails(text, spans)
+    if digits >= _MIN_IBAN_DIGITS:
+        _ibans(text, spans)
+    if "." in text or ":" in text:
+        _ips(text, spans)
+    if digits >= 4:
+        _dates(text, spans, hint, today)
+    if digits >= _MIN_PHONE_DIGITS:
+        _phones(text, spans)
+    if digits >= 9:
+        _bsns(text, spans)
+    if digits >= 5:
+        _addresses(text, spans)
     return sorted(spans.matches, key=lambda m: m.start)
 
 

@@ -54,10 +54,13 @@ def classify(source: str, stream: Iterable[Values], today: date | None) -> Sourc
         if item.new_record:
             inventory.records += 1
         for name, text in item.pairs:
-            count = inventory.fields.setdefault(name, FieldCount())
+            count = inventory.fields.get(name)
+            if count is None:
+                count = inventory.fields[name] = FieldCount()
             count.values += 1
             found = detectors.categories(text, name, today)
-            count.found.update(found)
+            for category in found:
+                count.found[category] += 1
             if "bsn" in found:
                 inventory.bsn.append((item.ref, name))
     return inventory
