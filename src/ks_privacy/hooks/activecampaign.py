@@ -157,10 +157,15 @@ class ActiveCampaignHook(BaseHook):
 
     def update_contact(self, contact_id: str, fields: dict[str, str]) -> dict:
         """PUT the given contact fields; returns the contact as stored (with its new udate)."""
-        body = self.api.request(
+        return self.put_contact(contact_id, fields).get("contact", {})
+
+    def put_contact(self, contact_id: str, fields: dict[str, str]) -> dict:
+        """PUT the given contact fields; returns the whole answer: the contact as stored and its
+        custom field values, `{"contact": ..., "fieldValues": [...]}`
+        (/reference/update-a-contact-new)."""
+        return self.api.request(
             "PUT", f"contacts/{int(contact_id)}", "update contact", json={"contact": fields}
         ).json()
-        return body.get("contact", {})
 
     def delete_contact(self, contact_id: str) -> bool:
         """Delete a contact. True if deleted now, False if it was already gone (404)."""
@@ -211,18 +216,24 @@ class ActiveCampaignHook(BaseHook):
         """One contact's custom field values; raises VendorNotFound when the contact is gone."""
         return self.related(contact_id, "fieldValues")
 
-    def update_field_value(self, value: dict, text: str) -> None:
-        """Set a custom field value (/reference/update-a-custom-field-value-for-contact)."""
+    def update_field_value(self, value: dict, text: str) -> dict:
+        """Set a custom field value (/reference/update-a-custom-field-value-for-contact);
+        returns the contact as the answer shows it after the write (its new udate)."""
         body = {"fieldValue": {"contact": value["contact"], "field": value["field"], "value": text}}
-        self.api.request("PUT", f"fieldValues/{int(value['id'])}", "update field value", json=body)
+        answer = self.api.request(
+            "PUT", f"fieldValues/{int(value['id'])}", "update field value", json=body
+        ).json()
+        return (answer.get("contacts") or [{}])[0]
 
-    def delete_field_value(self, value_id: str) -> bool:
-        """Delete a custom field value; False when it was gone already (404)."""
-        try:
-            self.api.request("DELETE", f"fieldValues/{int(value_id)}", "delete field value")
-        except VendorNotFound:
-            return False
-        return True
+    def count_field_values(self, field_id: str) -> int:
+        """How many values one custom field holds over all contacts (`meta.total`)."""
+        page = self.api.request(
+            "GET",
+            "fieldValues",
+            "count field values",
+            params={"filters[fieldid]": field_id, "limit": 1},
+        ).json()
+        return int(page.get("meta", {}).get("total", 0))
 
     # ---- tags, lists, tracking -------------------------------------------------------------
 

@@ -238,13 +238,13 @@ class ActiveCampaignSource:
             return None
 
     def present(self, refs: Sequence[str]) -> dict[str, frozenset[str] | None]:
-        """The categories still there per ref: its own fields, and its custom fields (one read
-        per contact still there, when the policy maps custom fields)."""
-        found: dict[str, frozenset[str] | None] = {}
-        for contact in self.hook.get_contacts(list(refs)):
-            ref = str(contact["id"])
-            custom = self._custom_categories(ref)
-            found[ref] = None if custom is None else self._own_categories(contact) | custom
+        """The categories still there per ref: its own fields, and its mapped custom fields."""
+        contacts = {str(c["id"]): c for c in self.hook.get_contacts(list(refs))}
+        custom = self.custom.categories_for(list(contacts))
+        found = {
+            ref: None if custom[ref] is None else self._own_categories(contact) | custom[ref]
+            for ref, contact in contacts.items()
+        }
         return {ref: found.get(ref) for ref in refs}
 
     def export(self, email: str) -> dict[str, Any]:
@@ -290,9 +290,10 @@ class ActiveCampaignSource:
         )
 
     def redact(self, ref: str, categories: Sequence[str]) -> ActionResult:
-        """Empty every field the policy maps to the due categories: the contact's own (one PUT)
-        and its custom fields (their values deleted, free text redacted in place), custom fields
-        first so the PUT's `udate` is the contact's clock after all our writes."""
+        """Empty every field the policy maps to the due categories: the contact's own (one PUT,
+        which answers with the contact's custom field values) and then its custom fields (the
+        value emptied, free text redacted in place). The `udate` of the last answer is the
+        contact's clock after all our writes."""
         due = set(categories)
         own = [f for f in self.fields.structured(due) if not f.startswith(CUSTOM_PREFIX)]
         unsupported = sorted({self.fields.rule(f) for f in own if f not in EMPTIABLE})
@@ -303,10 +304,11 @@ class ActiveCampaignSource:
                 {"reason": f"no API field to empty for {','.join(unsupported)}"},
             )
         try:
-            flagged = self.custom.redact(ref, due)
-            contact = self.hook.update_contact(ref, dict.fromkeys(own, ""))
+            answer = self.hook.put_contact(ref, dict.fromkeys(own, ""))
+            flagged, after = self.custom.redact(due, answer.get("fieldValues") or [])
         except VendorNotFound:
             return ActionResult(ref, Outcome.ALREADY_ABSENT, {"http_status": 404})
+        contact = after or answer.get("contact", {})
         details: dict[str, Any] = {"http_status": 200}
         if flagged:  # left for a person: the read-back finds it and the run says so
             details["flagged"] = ",".join(flagged)

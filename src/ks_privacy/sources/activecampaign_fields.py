@@ -4,19 +4,22 @@ them, and every value of every custom field for the inventory.
 
 Custom fields are named by their title (`custom:<title>` in the policy's `fields`). A contact's
 values are not part of the contact list, so a scan reads each mapped field's values over all
-contacts (100 a call: `filters[fieldid]`), and single contacts are read through
-`/contacts/{id}/fieldValues`.
+contacts (100 a call: `filters[fieldid]`). A redaction needs no read of its own: the contact's
+PUT answers with its values. A read-back takes whichever is fewer calls: each mapped field's
+values over all contacts, or each contact's values (`/contacts/{id}/fieldValues`).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from functools import cached_property
+from math import ceil
 
 from ks_privacy.discovery.fieldmap import FieldMap
 from ks_privacy.discovery.walk import custom_field
-from ks_privacy.hooks.activecampaign import ActiveCampaignHook
+from ks_privacy.hooks._http import VendorNotFound
+from ks_privacy.hooks.activecampaign import PAGE_SIZE, ActiveCampaignHook
 
 
 class CustomFieldValues:
@@ -49,37 +52,60 @@ class CustomFieldValues:
                     found[str(value["contact"])] |= categories
         return {contact: frozenset(c) for contact, c in found.items()}
 
+    def _mapped_values(self, values: Sequence[dict]) -> list[tuple[str, dict]]:
+        """(field name, value record) of the mapped fields among a contact's values."""
+        return [
+            (self.mapped[str(v["field"])], v) for v in values if str(v.get("field")) in self.mapped
+        ]
+
     def _values(self, contact_id: str) -> list[tuple[str, dict]]:
-        """(field name, value record) of one contact's mapped fields."""
         if not self.mapped:
             return []
-        return [
-            (self.mapped[str(v["field"])], v)
-            for v in self.hook.contact_field_values(contact_id)
-            if str(v.get("field")) in self.mapped
-        ]
+        return self._mapped_values(self.hook.contact_field_values(contact_id))
 
     def categories_of(self, contact_id: str) -> frozenset[str]:
         pairs = [(name, v.get("value") or "") for name, v in self._values(contact_id)]
         return self.fields.categories(pairs)
 
-    def redact(self, contact_id: str, due: set[str]) -> list[str]:
-        """Empty the mapped fields of the due categories (the value is deleted) and redact due
-        values inside free text in place. Returns the free-text fields a person must see
-        (`flag`). Raises VendorNotFound when the contact is gone."""
-        flagged = []
-        for name, value in self._values(contact_id):
+    @cached_property
+    def _walk_calls(self) -> int:
+        """Calls to read every mapped field's values over all contacts (counted once)."""
+        return sum(ceil(self.hook.count_field_values(f) / PAGE_SIZE) for f in self.mapped)
+
+    def categories_for(self, contact_ids: Sequence[str]) -> dict[str, frozenset[str] | None]:
+        """The categories of each contact's mapped fields (None: the contact is gone), in the
+        fewer calls: every mapped field's values, or each contact's own."""
+        if not contact_ids or not self.mapped or self._walk_calls == 0:
+            return dict.fromkeys(contact_ids, frozenset())  # no mapped field holds a value
+        if self._walk_calls < len(contact_ids):
+            found = self.categories_by_contact()
+            return {c: found.get(c, frozenset()) for c in contact_ids}
+        result: dict[str, frozenset[str] | None] = {}
+        for contact in contact_ids:
+            try:
+                result[contact] = self.categories_of(contact)
+            except VendorNotFound:
+                result[contact] = None
+        return result
+
+    def redact(self, due: set[str], values: Sequence[dict]) -> tuple[list[str], dict | None]:
+        """Empty the contact's mapped fields of the due categories and redact due values inside
+        free text in place, given its values as its PUT answered them. Returns the free-text
+        fields a person must see (`flag`), and the contact after the last write (None: no
+        write; its `udate` is the clock after our writes)."""
+        flagged, after = [], None
+        for name, value in self._mapped_values(values):
             text, rule = value.get("value") or "", self.fields.rule(name)
             if isinstance(rule, str) and rule in due:
                 if text:
-                    self.hook.delete_field_value(str(value["id"]))
+                    after = self.hook.update_field_value(value, "")
                 continue
             result = self.fields.redact_free_text(name, text, due)
             if result.text is not None:
-                self.hook.update_field_value(value, result.text)
+                after = self.hook.update_field_value(value, result.text)
             if result.flagged:
                 flagged.append(name)
-        return flagged
+        return flagged, after
 
     def rectify(self, contact_id: str, category: str, new_value: str) -> bool:
         """Give the contact's mapped fields of `category` that hold a value the new one (an old
