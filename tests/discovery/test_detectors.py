@@ -205,6 +205,24 @@ def test_every_address_with_postcode_and_house_number_is_found(street, number, s
 @given(postcodes(), CITIES)
 def test_a_postcode_without_a_house_number_is_not_an_address(pc, city):
     assert "address" not in categories(f"Ergens in {pc} {city}")
+    far = f"Sinds 2019 een trouwe klant, met een kantoor ergens in de buurt van postcode {pc}"
+    assert "address" not in categories(far)  # a number, but not near enough to be its house
+
+
+@pytest.mark.parametrize(
+    "token", ["089050704081a807", "3c866193960b8347", "540256365c", "x0612345678", "id111222333"]
+)
+def test_digits_inside_ids_and_hashes_are_nothing(token):
+    assert find_all(f"visitor {token} seen") == []
+
+
+def test_two_numbers_in_one_run_are_both_found():
+    text = "Bel 06-12345678 / 020-1234567 of +32 470 12 34 56"
+    assert [text[m.start : m.end] for m in find_all(text)] == [
+        "06-12345678",
+        "020-1234567",
+        "+32 470 12 34 56",
+    ]
 
 
 @given(STREETS, st.integers(1, 500), st.integers(1000, 9999), st.sampled_from(["SA", "SD", "SS"]))

@@ -110,7 +110,8 @@ _WORD_AFTER = re.compile(r"(\s+(?:[A-Z]|'s)[\w'-]*)")
 _ADDRESS_WORDS = 4  # street-name words before the number, town words after the postcode
 _ANY = re.compile(r"[\d@:]")  # every detector needs a digit, an @ or a colon (IPv6)
 _DIGITS = re.compile(r"\d")
-# where a phone number may be: a run of digits and separators that starts as one dials
+# where a phone number may be: a run of digits and separators that starts as one dials, not
+# glued to letters (digits inside an id or a hash are no phone number)
 _PHONE_CANDIDATE = re.compile(r"(?<![\w+])\(?(?:\+|0)[\d()./ -]{5,28}\d(?![\w])")
 _MIN_IBAN_DIGITS = 4  # check digits and at least two in any country's account number
 _MIN_PHONE_DIGITS = 7  # the shortest international numbers (Tokelau: +690 7290)
@@ -243,15 +244,9 @@ def _phones(text: str, spans: _Spans) -> None:
             candidate.group(), "NL", leniency=Leniency.POSSIBLE
         ):
             start, end = offset + m.start, offset + m.end
-            if _glued(text, start, end):
-                continue  # digits inside a longer token (an id, a hash) are not a phone number
             found = m.raw_string.lstrip("(")
             if _dialable(found, "".join(_DIGITS.findall(found))) and spans.free(start, end):
                 spans.take(PHONE, start, end)
-
-
-def _glued(text: str, start: int, end: int) -> bool:
-    return (start > 0 and text[start - 1].isalnum()) or (end < len(text) and text[end].isalnum())
 
 
 def _bsns(text: str, spans: _Spans) -> None:
