@@ -6,6 +6,7 @@ Tawk chat makes the chat hold a phone, and a policy without a map means what it 
 from __future__ import annotations
 
 import json
+import sqlite3
 
 from ks_privacy.discovery.detectors import MARKER
 from ks_privacy.hooks.google_contacts import GoogleContactsHook
@@ -77,6 +78,24 @@ def test_a_google_note_edited_during_our_redaction_keeps_that_edit(vendors, buil
     )
     assert data["biographies"][0]["value"] == edits[0].replace(phone, MARKER)
     assert "phoneNumbers" not in data
+
+
+def test_a_phone_only_in_a_custom_field_is_a_phone_in_scan_and_read_back(vendors, build):
+    source = build("activecampaign")
+    ref = str(vendors.sql("SELECT id FROM ac_contacts WHERE phone = '' ORDER BY id LIMIT 1")[0][0])
+    with sqlite3.connect(vendors.db_path) as conn:  # someone fills in "Mobiel" by hand
+        conn.execute(
+            "INSERT INTO ac_field_values (contact, field, value, cdate, udate) "
+            "VALUES (?, 3, '06-13572468', 0, 0)",
+            (int(ref),),
+        )
+    assert "phone" in {r.ref: r.categories for r in source.scan(ScanWindow())}[ref]
+    assert "phone" in source.present([ref])[ref]
+    assert source.redact(ref, ["phone"]).outcome == Outcome.REDACTED
+    assert "phone" not in source.present([ref])[ref]
+    assert vendors.sql(
+        "SELECT value FROM ac_field_values WHERE contact = ? AND field = 3", int(ref)
+    ) == [("",)]
 
 
 def test_rectification_and_export_cover_the_mapped_custom_fields(vendors, build):

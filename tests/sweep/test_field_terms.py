@@ -74,7 +74,11 @@ def test_on_the_phone_term_no_phone_is_left_in_any_phone_field_and_nothing_else_
         if PHONE_DUE <= age_days(last) < ALL_DUE and ref not in ac_held
     }
     with_mobile = {r for r in phone_due if "custom:Mobiel" in values_before[r]}
-    with_note = {r for r in phone_due if any(f == "custom:Notities" for f, *_ in ac_typed[r])}
+    with_note = {
+        r
+        for r in phone_due
+        if any(f == "custom:Notities" and c == "phone" for f, c, _ in ac_typed[r])
+    }
     assert with_mobile and with_note, "the seed must give due contacts custom phones and notes"
     for ref, (_phone, last) in contacts.items():
         before, after = values_before[ref], values_after.get(ref, {})
