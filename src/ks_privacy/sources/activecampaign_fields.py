@@ -18,8 +18,7 @@ from math import ceil
 
 from ks_privacy.discovery.fieldmap import FieldMap
 from ks_privacy.discovery.walk import custom_field
-from ks_privacy.hooks._http import VendorNotFound
-from ks_privacy.hooks.activecampaign import PAGE_SIZE, ActiveCampaignHook
+from ks_privacy.hooks.activecampaign import PAGE_SIZE, ActiveCampaignHook, VendorNotFound
 
 
 class CustomFieldValues:
