@@ -211,6 +211,8 @@ class Truth:
     erase: int  # due, not held: the whole record goes
     redact: int  # due, not held: the phone goes
     held_due: int  # due but held: planned as `hold`, untouched
+    # values per custom field the policy maps (ActiveCampaign; read by every scan)
+    custom_values: tuple[int, ...] = ()
 
     @property
     def acted(self) -> int:
@@ -294,6 +296,15 @@ def _ac_truth(conn: sqlite3.Connection, filter_bound_ms: int) -> Truth:
     erase, redact, held_due = _due_counts(rows)
     (total,) = conn.execute("SELECT count(*) FROM ac_contacts").fetchone()
     (held_total,) = conn.execute(f"SELECT count(*) FROM ac_contacts WHERE {held_sql}").fetchone()
+    mapped = set(_mapped_custom_titles())
+    custom_values = tuple(
+        n
+        for title, n in conn.execute(
+            "SELECT f.title, count(v.id) FROM ac_fields f LEFT JOIN ac_field_values v "
+            "ON v.field = f.id GROUP BY f.id ORDER BY f.id"
+        )
+        if title in mapped
+    )
     candidates, held_exact = conn.execute(
         f"SELECT count(*), coalesce(sum({held_sql}), 0) FROM ac_contacts WHERE udate <= ?",
         (CUTOFF_MS,),
@@ -314,6 +325,17 @@ def _ac_truth(conn: sqlite3.Connection, filter_bound_ms: int) -> Truth:
         erase,
         redact,
         held_due,
+        custom_values,
+    )
+
+
+def _mapped_custom_titles() -> list[str]:
+    """The ActiveCampaign custom fields the default policy maps (the sweep reads their values)."""
+    from ks_privacy.discovery.fieldmap import FieldMap
+    from ks_privacy.policy import load_policy
+
+    return list(
+        FieldMap.of("activecampaign", load_policy().sources["activecampaign"]).custom_fields()
     )
 
 

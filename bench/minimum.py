@@ -15,7 +15,12 @@ ActiveCampaign (100 a page, no bulk delete, 5 requests/s):
 - the E ledger records the filter cannot find: ceil(E / 100) `ids[]` reads, and as many with
   `tagid` for their holds;
 - one DELETE per erased contact and one PUT per redacted one (no bulk endpoint);
-- ceil(acted / 100) `ids[]` reads to verify.
+- ceil(acted / 100) `ids[]` reads to verify;
+- custom fields (the policy's `fields` map): 1 `/fields` read (their ids from their titles) and
+  ceil(V / 100) `/fieldValues` reads per mapped field holding V values, in every scan (the API
+  filters values by field only, not by date); a redaction's PUT answers with the contact's
+  values, so only values to empty cost a write; the read-back of redacted contacts reads their
+  values (none in these accounts).
 
 Google People (1000 a page, batchDeleteContacts 500, batchGet 200):
 - 1 contact-group list (the legal-hold group's resource name); the account size is `totalItems`
@@ -36,6 +41,9 @@ Google People (1000 a page, batchDeleteContacts 500, batchGet 200):
   cutoff (up to a day more than C), and Hc' held among them;
 - Google: the plan keeps refs, not etags, so the redactions' etags are read again, one batchGet
   per 200 redactions (instead of one GET each).
+- ActiveCampaign custom fields: the read-back of redactions looks the custom fields' ids up
+  again (its own task) and counts each mapped field's values (1 call each) to choose the fewer
+  calls: those values over all contacts, or each contact's own.
 """
 
 from __future__ import annotations
@@ -71,6 +79,9 @@ def minimum_calls(truth: Truth, full: bool) -> dict[str, int]:
         calls["ids read"] = ledger + ceil(acted / 100)
         calls["delete"] = truth.erase
         calls["update"] = truth.redact
+        if truth.custom_values:
+            calls["fields"] = 1
+            calls["field values"] = sum(pages(n, 100) for n in truth.custom_values)
         return calls
     calls = {"groups": 1}
     if full:
@@ -94,6 +105,11 @@ def expected_calls(truth: Truth, full: bool) -> dict[str, int]:
         else:
             calls["list"] = pages_to_short_page(truth.candidates_filtered, 100)
             calls["held list"] = pages_to_short_page(truth.held_candidates, 100)
+        if truth.custom_values:
+            read_back = len(truth.custom_values) if truth.redact else 0  # the counts
+            scan = sum(pages_to_short_page(n, 100) for n in truth.custom_values)
+            calls["field values"] = scan + read_back
+            calls["fields"] = 1 + (1 if truth.redact else 0)
         return calls
     if not full:
         calls["list"] = truth.candidates // 1000 + 1
@@ -107,6 +123,12 @@ def kind_of(source: str, entry: dict) -> str | None:
     if source == "activecampaign":
         if route == "/api/3/tags":
             return "tag lookup"
+        if route == "/api/3/fields":
+            return "fields"
+        if route == "/api/3/fieldValues":
+            return "field values"
+        if route == "/api/3/contacts/{id}/fieldValues":
+            return "contact field values"
         if route == "/api/3/contacts":
             if "ids[]" in keys or "ids" in keys:
                 return "ids read"

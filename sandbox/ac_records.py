@@ -137,25 +137,32 @@ def contact_lists(
     return out
 
 
+def field_value(row: tuple, base: str, zone: tzinfo) -> dict[str, Any]:
+    """One custom field value (reference/retrieve-contact-field-values, list-all-custom-field-
+    values): row = (id, contact, field, value, cdate, udate)."""
+    fid, cid, field, value, cdate, udate = row
+    return {
+        "contact": str(cid),
+        "field": str(field),
+        "value": value,
+        "cdate": ac_local(cdate, zone),
+        "udate": ac_local(udate, zone),
+        "links": {
+            "owner": f"{base}/api/3/fieldValues/{fid}/owner",
+            "field": f"{base}/api/3/fieldValues/{fid}/field",
+        },
+        "id": str(fid),
+        "owner": str(cid),
+    }
+
+
 def field_values(
     conn: sqlite3.Connection, cid: int, base: str, zone: tzinfo
 ) -> list[dict[str, Any]]:
     return [
-        {
-            "contact": str(cid),
-            "field": str(field),
-            "value": value,
-            "cdate": ac_local(cdate, zone),
-            "udate": ac_local(udate, zone),
-            "links": {
-                "owner": f"{base}/api/3/fieldValues/{fid}/owner",
-                "field": f"{base}/api/3/fieldValues/{fid}/field",
-            },
-            "id": str(fid),
-            "owner": str(cid),
-        }
-        for fid, field, value, cdate, udate in conn.execute(
-            "SELECT id, field, value, cdate, udate FROM ac_field_values WHERE contact = ? "
+        field_value(row, base, zone)
+        for row in conn.execute(
+            "SELECT id, contact, field, value, cdate, udate FROM ac_field_values WHERE contact = ? "
             "ORDER BY id",
             (cid,),
         )

@@ -26,6 +26,7 @@ from datetime import tzinfo
 from typing import Any
 
 from sandbox import ac_records as records
+from sandbox.ac_fields import CustomFields
 from sandbox.ac_records import CONTACT_COLUMNS, errors, message
 from sandbox.ac_totals import Totals
 from sandbox.clock import ac_local, account_zone, parse_iso_ms
@@ -79,6 +80,7 @@ class ActiveCampaign(Service):
         self.add("DELETE", f"{api}/contactTags/{{id}}", self.remove_contact_tag)
         self.add("GET", f"{api}/lists", self.list_lists)
         self.add("POST", f"{api}/contactLists", self.update_list_status)
+        self.custom_fields = CustomFields(self)  # /fields and /fieldValues (ac_fields.py)
 
     # -- the vendor's ways of saying no ---------------------------------------------------------
 

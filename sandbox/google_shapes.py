@@ -250,7 +250,13 @@ def _decorate(name: str, item: dict[str, Any], src: dict[str, str], first: bool)
         out.setdefault("displayName", full)
         out.setdefault("displayNameLastFirst", ", ".join(p for p in (family, given) if p))
         out.setdefault("unstructuredName", full)
-    elif name in ("emailAddresses", "phoneNumbers", "addresses") and item.get("type"):
+    elif name in (
+        "emailAddresses",
+        "phoneNumbers",
+        "addresses",
+        "urls",
+        "organizations",
+    ) and item.get("type"):
         out["formattedType"] = _TYPE_LABELS.get(item["type"], item["type"])
     if name == "phoneNumbers" and item.get("value"):
         canonical = _canonical_phone(item["value"])

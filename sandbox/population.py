@@ -44,6 +44,8 @@ UNICODE_NAMES = (
     ("Ilse", "van der Zwaag-Çakır"),  # noqa: RUF001 - a Turkish dotless i, on purpose
     ("Noé", "D'Artagnan"),
 )
+# PostNL never gives out these letter pairs: a postcode with them is not a real one.
+UNUSED_LETTERS = {"SA": "SB", "SD": "SE", "SS": "ST"}
 # (short, long): the short address is a substring of the long one, so a substring search for
 # the short one (due for erasure) also finds the long one (recent, to be kept).
 SUBSTRING_PAIRS = (("an", "jan"), ("ram", "bram"), ("len", "ellen"))
@@ -246,10 +248,10 @@ class PopulationGenerator:
                 phones.append(f"06-{randint(rng, 10_000_000, 99_999_999)}")
                 if roll > 0.85:
                     phones.append(f"+31 {randint(rng, 10, 79)} {randint(rng, 100_0000, 999_9999)}")
+            letters = f"{chr(65 + randint(rng, 0, 25))}{chr(65 + randint(rng, 0, 25))}"
             address = {
                 "street": f"{streets[int(rand() * len(streets))]} {randint(rng, 1, 250)}",
-                "postcode": f"{randint(rng, 1000, 9999)} {chr(65 + randint(rng, 0, 25))}"
-                f"{chr(65 + randint(rng, 0, 25))}",
+                "postcode": f"{randint(rng, 1000, 9999)} {UNUSED_LETTERS.get(letters, letters)}",
                 "city": cities[int(rand() * len(cities))],
             }
             held = index in held_forced or (index >= n_boundary and rand() < 0.03)

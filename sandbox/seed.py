@@ -30,6 +30,7 @@ from sandbox import website
 from sandbox.activecampaign import DEFAULT_TIMEZONE
 from sandbox.clock import iso_utc_seconds, parse_iso_ms, to_ms
 from sandbox.credentials import load_credentials
+from sandbox.free_text import AC_FIELDS, FreeText, Planted
 from sandbox.google_people import LEGAL_HOLD_GROUP, MY_CONTACTS
 from sandbox.population import (
     DAY_MS,
@@ -50,7 +51,6 @@ AC_TAGS = (
     (3, "webinar", ""),
 )
 AC_LISTS = ((1, "Nieuwsbrief", "nieuwsbrief"), (2, "Klanten", "klanten"))
-AC_FIELDS = ((1, "company"), (2, "city"))
 LEGAL_HOLD_TAG_ID = 1
 LEGAL_HOLD_GROUP_ID = "6c6567616c2d686f6c64"  # hex of "legal-hold": group ids are hex in Google
 AGENT = "Sanne (KlantenScoren)"
@@ -178,6 +178,7 @@ class _Seeder:
         self.contacts_only = contacts_only
         self.extra_rng = random.Random(f"{seed}-extras")
         self.tawk_rng = random.Random(f"{seed}-tawk")
+        self.free_text = FreeText(seed)
         self.next_ac = 1
         self.next_google = 1
         self.next_id = {
@@ -204,11 +205,18 @@ class _Seeder:
             batch.add("ac_tags", (tid, tag, "contact", description, created))
         for lid, name, stringid in AC_LISTS:
             batch.add("ac_lists", (lid, name, stringid, created))
+        for order, (fid, title, kind, perstag) in enumerate(AC_FIELDS, start=1):
+            batch.add("ac_fields", (fid, title, kind, perstag, None, order, created, created))
         batch.add("g_groups", (MY_CONTACTS, MY_CONTACTS, "SYSTEM_CONTACT_GROUP", 1, created))
         batch.add(
             "g_groups", (LEGAL_HOLD_GROUP_ID, LEGAL_HOLD_GROUP, "USER_CONTACT_GROUP", 1, created)
         )
         batch.flush()
+
+    @staticmethod
+    def _plant(batch: _Batch, system: str, ref: str, planted: list[Planted]) -> None:
+        for item in planted:
+            batch.add("seed_values", (system, ref, item.field, item.category, item.value))
 
     # -- one person -------------------------------------------------------------------------------
 
@@ -334,6 +342,12 @@ class _Seeder:
                             when,
                         )
                     )
+            company = self.companies[p.pid % len(self.companies)]
+            for field_id, value, planted in self.free_text.activecampaign(p, company):
+                rows["ac_field_values"].append(
+                    (self._id("ac_field_values"), cid, field_id, value, cdate, cdate)
+                )
+                self._plant(batch, "activecampaign", str(cid), planted)
         self.totals["activecampaign"] += 1
         return cid, email, cdate, udate
 
@@ -366,6 +380,12 @@ class _Seeder:
             )
         if rand() < 0.6:
             data += f',"genders":[{{"value":"{p.gender}"}}]'
+        if not self.contacts_only:
+            company = self.companies[p.pid % len(self.companies)]
+            extra, planted = self.free_text.google(p, company)
+            for field, items in extra.items():
+                data += f',"{field}":{_dumps(items)}'
+            self._plant(batch, "google", f"people/{person_id}", planted)
         data += "}"
         rows = batch.rows
         rows["g_people"].append((pk, person_id, 1, updated, p.first, p.last, data))
@@ -382,6 +402,7 @@ class _Seeder:
         person_id: str | None,
         phone: str | None,
         batch: _Batch,
+        typed: tuple[str, Planted] | None = None,
     ) -> None:
         rng = self.tawk_rng
         visitor_id, name, email, ip, city = visitor
@@ -400,6 +421,7 @@ class _Seeder:
             text = rng.choice(lines) if from_visitor else "Natuurlijk, ik help je graag."
             if from_visitor and phone and i == 2:
                 text = f"Bel me op {phone}"
+                self._plant(batch, "tawk", chat_id, [Planted("messages", "phone", phone)])
             messages.append(
                 {
                     "id": i + 1,
@@ -409,6 +431,18 @@ class _Seeder:
                     "time": when,
                 }
             )
+        if typed is not None:  # what the visitor typed, as their last message
+            sender = {"t": "v", "n": name}
+            messages.append(
+                {
+                    "id": count + 1,
+                    "type": "msg",
+                    "sender": sender,
+                    "msg": typed[0],
+                    "time": last_message,
+                }
+            )
+            self._plant(batch, "tawk", chat_id, [typed[1]])
         ended = min(last_message + 60_000, self.now)
         batch.add(
             "tawk_chats",
@@ -445,10 +479,19 @@ class _Seeder:
                 chat_times[-1] - randint(rng, 1, 300) * DAY_MS - randint(rng, 0, 86_399_000)
             )
         chat_ids = []
-        for when in chat_times:
+        typed = self.free_text.tawk_person(p, phone)
+        for i, when in enumerate(chat_times):
             chat_id = _hex24(rng)
             chat_ids.append(chat_id)
-            self._chat(chat_id, when // 1000 * 1000, visitor, person_id, phone, batch)
+            self._chat(
+                chat_id,
+                when // 1000 * 1000,
+                visitor,
+                person_id,
+                phone,
+                batch,
+                typed if i == 0 else None,
+            )
         batch.add(
             "tawk_persons",
             (person_id, self.property_id, name, email, phone, min(chat_times), newest),
@@ -462,7 +505,8 @@ class _Seeder:
                 None,
             )
             when = max(newest - randint(rng, 0, 30) * DAY_MS, self.now - 400 * DAY_MS)
-            self._chat(_hex24(rng), when // 1000 * 1000, anon, None, None, batch)
+            typed = self.free_text.tawk_anonymous(self.totals["tawk_chats"])
+            self._chat(_hex24(rng), when // 1000 * 1000, anon, None, None, batch, typed)
         return person_id, _dumps(chat_ids), email, newest
 
 

@@ -64,6 +64,16 @@ CREATE TABLE IF NOT EXISTS ac_contact_lists (
     unsubreason TEXT,
     ip4_sub INTEGER NOT NULL DEFAULT 0
 );
+CREATE TABLE IF NOT EXISTS ac_fields (
+    id INTEGER PRIMARY KEY,
+    title TEXT NOT NULL,
+    type TEXT NOT NULL DEFAULT 'text',
+    perstag TEXT NOT NULL,
+    descript TEXT,
+    ordernum INTEGER NOT NULL DEFAULT 0,
+    cdate INTEGER NOT NULL,
+    udate INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS ac_field_values (
     id INTEGER PRIMARY KEY,
     contact INTEGER NOT NULL,
@@ -154,6 +164,15 @@ CREATE TABLE IF NOT EXISTS seed_people (
     tawk_person_id TEXT, tawk_chat_ids TEXT, tawk_email TEXT, tawk_last_activity TEXT,
     last_activity TEXT NOT NULL       -- latest record time over all systems (UTC, ISO 8601)
 );
+-- Personal data the seed put into custom fields, notes and chat messages, value by value: what
+-- a field-level inventory must find (category: as docs/inventory.md names them).
+CREATE TABLE IF NOT EXISTS seed_values (
+    system TEXT NOT NULL,             -- activecampaign | google | tawk
+    record_ref TEXT NOT NULL,         -- contact id, people/c..., chat id
+    field TEXT NOT NULL,              -- as the inventory names it: custom:Mobiel, biographies
+    category TEXT NOT NULL,
+    value TEXT NOT NULL
+);
 """
 
 # Secondary indexes, created after a bulk load (cheaper than maintaining them row by row).
@@ -165,6 +184,7 @@ CREATE INDEX IF NOT EXISTS ac_contact_tags_contact ON ac_contact_tags (contact);
 CREATE INDEX IF NOT EXISTS ac_contact_tags_tag ON ac_contact_tags (tag, contact);
 CREATE INDEX IF NOT EXISTS ac_contact_lists_contact ON ac_contact_lists (contact, list);
 CREATE INDEX IF NOT EXISTS ac_field_values_contact ON ac_field_values (contact);
+CREATE INDEX IF NOT EXISTS ac_field_values_field ON ac_field_values (field, id);
 CREATE INDEX IF NOT EXISTS ac_tracking_logs_contact ON ac_tracking_logs (contact);
 CREATE INDEX IF NOT EXISTS ac_geo_ips_contact ON ac_geo_ips (contact);
 CREATE UNIQUE INDEX IF NOT EXISTS g_people_person_id ON g_people (person_id);
@@ -182,6 +202,7 @@ DATA_TABLES = (
     "ac_contact_tags",
     "ac_lists",
     "ac_contact_lists",
+    "ac_fields",
     "ac_field_values",
     "ac_tracking_logs",
     "ac_geo_ips",
@@ -191,6 +212,7 @@ DATA_TABLES = (
     "tawk_persons",
     "tawk_chats",
     "seed_people",
+    "seed_values",
 )
 
 _POOL_SIZE = 16

@@ -12,11 +12,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from ks_privacy.discovery import vocabulary
 from ks_privacy.resources import DEFAULT_POLICY
 from ks_privacy.timeutil import to_utc
 
@@ -48,6 +57,31 @@ class CategoryTerm(_Strict):
 class Processor(_Strict):
     label: str
     categories: Annotated[list[Category], Field(min_length=1)]
+    # Categories found at this processor that the statement does not list there, each with the
+    # reason it is accepted until the statement is amended. The inventory still reports them.
+    acknowledged: dict[str, Annotated[str, Field(min_length=10)]] = {}
+
+
+class FreeText(_Strict):
+    """A field people type into: personal data inside it is redacted in place when its term is
+    due (`redact`), or the record is left for a person (`flag`)."""
+
+    free_text: Literal["redact", "flag"]
+
+
+def _field_rule(value: Any) -> Any:
+    """One clear message for a field rule that is none of the three kinds."""
+    if isinstance(value, str) and value in (*get_args(Category), vocabulary.NONE):
+        return value
+    if isinstance(value, dict) and value.get("free_text") in ("redact", "flag") and len(value) == 1:
+        return value
+    raise ValueError(
+        f"{value!r} is not a field rule: give a category ({', '.join(get_args(Category))}), "
+        "`none` (no personal data) or `{free_text: redact}` / `{free_text: flag}`"
+    )
+
+
+FieldRule = Annotated[Category | Literal["none"] | FreeText, BeforeValidator(_field_rule)]
 
 
 class Guard(_Strict):
@@ -67,6 +101,9 @@ class SourcePolicy(_Strict):
     legal_hold: LegalHold = LegalHold()
     guard: Guard
     enabled: bool = True
+    # field -> what it holds (see ks_privacy.discovery.vocabulary for the names); empty: the
+    # adapter's own fields as the statement lists them
+    fields: dict[str, FieldRule] = {}
 
 
 class RetentionPolicy(_Strict):
@@ -231,6 +268,7 @@ def _cross_problems(policy: RetentionPolicy) -> list[tuple[tuple, str]]:
                         f"category {category!r} is held here but has no entry under `categories`",
                     )
                 )
+        problems += _acknowledged_problems(name, processor)
     for name, source in policy.sources.items():
         if source.processor not in policy.processors:
             problems.append(
@@ -239,6 +277,7 @@ def _cross_problems(policy: RetentionPolicy) -> list[tuple[tuple, str]]:
                     f"{source.processor!r} is not declared under `processors`",
                 )
             )
+        problems += _field_problems(policy, name, source)
     shortest = min((term.term_days for term in policy.categories.values()), default=0)
     if policy.lead_time_days >= shortest:
         problems.append(
@@ -247,6 +286,43 @@ def _cross_problems(policy: RetentionPolicy) -> list[tuple[tuple, str]]:
                 f"{policy.lead_time_days} must be shorter than the shortest term ({shortest} days)",
             )
         )
+    return problems
+
+
+def _acknowledged_problems(name: str, processor: Processor) -> list[tuple[tuple, str]]:
+    known = set(get_args(Category)) | set(vocabulary.DETECTED)
+    problems = []
+    for category in processor.acknowledged:
+        loc = ("processors", name, "acknowledged", category)
+        if category in vocabulary.NEVER_KEPT:
+            problems.append((loc, f"{category} may never be kept, so it cannot be acknowledged"))
+        elif category not in known:
+            problems.append((loc, f"{category!r} is not a category ({', '.join(sorted(known))})"))
+        elif category in processor.categories:
+            problems.append((loc, f"{category} is listed for {name} already"))
+    return problems
+
+
+def _field_problems(policy: RetentionPolicy, name: str, source: SourcePolicy):
+    problems = []
+    for field, rule in source.fields.items():
+        loc = ("sources", name, "fields", field)
+        reason = vocabulary.field_problem(name, field)
+        if reason:
+            problems.append((loc, reason))
+        elif isinstance(rule, str) and rule != vocabulary.NONE and rule not in policy.categories:
+            problems.append((loc, f"category {rule!r} has no entry under `categories`"))
+        elif isinstance(rule, FreeText):
+            missing = sorted(vocabulary.TERM_DETECTED - set(policy.categories))
+            if missing:
+                problems.append(
+                    (
+                        loc,
+                        "free text is kept to the terms of "
+                        f"{', '.join(sorted(vocabulary.TERM_DETECTED))}: `categories` needs "
+                        f"{', '.join(missing)}",
+                    )
+                )
     return problems
 
 

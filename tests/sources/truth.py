@@ -44,6 +44,29 @@ def _utc(value) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+_PLANTED_IN = {
+    # system -> (record ref, the text the typed values live in) as the sandbox holds it now
+    "activecampaign": "SELECT CAST(contact AS TEXT), group_concat(value, ' | ') "
+    "FROM ac_field_values GROUP BY contact",
+    "google": "SELECT 'people/' || person_id, data FROM g_people",
+    "tawk": "SELECT id, messages FROM tawk_chats",
+}
+
+
+def planted(vendors: Vendors, system: str) -> dict[str, set[str]]:
+    """ref -> the categories of the values the seed typed into its custom fields, notes or chat
+    messages that are still there (all fields the default policy maps, so they count like the
+    record's own fields)."""
+    texts = dict(vendors.sql(_PLANTED_IN[system]))
+    found: dict[str, set[str]] = defaultdict(set)
+    for ref, category, value in vendors.sql(
+        "SELECT record_ref, category, value FROM seed_values WHERE system = ?", system
+    ):
+        if value in (texts.get(ref) or ""):
+            found[ref].add(category)
+    return found
+
+
 def activecampaign(vendors: Vendors) -> dict[str, Expected]:
     held = {
         r[0]
@@ -54,6 +77,7 @@ def activecampaign(vendors: Vendors) -> dict[str, Expected]:
         )
     }
     out = {}
+    typed = planted(vendors, "activecampaign")
     for cid, email, first, last, phone, ip, cdate, udate in vendors.sql(
         "SELECT id, email, first_name, last_name, phone, ip, cdate, udate FROM ac_contacts"
     ):
@@ -64,6 +88,7 @@ def activecampaign(vendors: Vendors) -> dict[str, Expected]:
             categories.add("phone")
         if ip:
             categories.add("ip_address")
+        categories |= typed[str(cid)]
         out[str(cid)] = Expected(
             str(cid),
             normalise_email(email),
@@ -84,16 +109,18 @@ def google_contacts(vendors: Vendors) -> dict[str, Expected]:
         )
     }
     out = {}
+    typed = planted(vendors, "google")
     for pk, person_id, update_time, data in vendors.sql(
         "SELECT id, person_id, update_time, data FROM g_people"
     ):
         person = json.loads(data)
         ref = f"people/{person_id}"
         emails = person.get("emailAddresses") or [{}]
+        categories = {c for field, c in GOOGLE_CATEGORIES.items() if person.get(field)}
         out[ref] = Expected(
             ref,
             normalise_email(emails[0].get("value", "")) or None,
-            frozenset(c for field, c in GOOGLE_CATEGORIES.items() if person.get(field)),
+            frozenset(categories | typed[ref]),
             {"updated": from_ms(update_time)},
             pk in held,
         )
@@ -102,6 +129,7 @@ def google_contacts(vendors: Vendors) -> dict[str, Expected]:
 
 def tawk(vendors: Vendors) -> dict[str, Expected]:
     out = {}
+    typed = planted(vendors, "tawk")
     for chat_id, created, last, name, email, phone, ip in vendors.sql(
         "SELECT id, created_on, last_message_on, visitor_name, visitor_email, visitor_phone, "
         "visitor_ip FROM tawk_chats"
@@ -111,7 +139,7 @@ def tawk(vendors: Vendors) -> dict[str, Expected]:
         out[chat_id] = Expected(
             chat_id,
             normalise_email(email) if email else None,
-            frozenset(categories),
+            frozenset(categories | typed[chat_id]),
             {"created": from_ms(created), "last_message": from_ms(last)},
             False,  # Tawk has no legal-hold mark (the policy names none)
         )

@@ -181,10 +181,15 @@ class ActiveCampaignHook(BaseHook):
 
     def update_contact(self, contact_id: str, fields: dict[str, str]) -> dict:
         """PUT the given contact fields; returns the contact as stored (with its new udate)."""
-        body = self.api.request(
+        return self.put_contact(contact_id, fields).get("contact", {})
+
+    def put_contact(self, contact_id: str, fields: dict[str, str]) -> dict:
+        """PUT the given contact fields; returns the whole answer: the contact as stored and its
+        custom field values, `{"contact": ..., "fieldValues": [...]}`
+        (/reference/update-a-contact-new)."""
+        return self.api.request(
             "PUT", f"contacts/{int(contact_id)}", "update contact", json={"contact": fields}
         ).json()
-        return body.get("contact", {})
 
     def delete_contact(self, contact_id: str) -> bool:
         """Delete a contact. True if deleted now, False if it was already gone (404)."""
@@ -193,6 +198,66 @@ class ActiveCampaignHook(BaseHook):
         except VendorNotFound:
             return False
         return True
+
+    # ---- custom fields ----------------------------------------------------------------------
+
+    def iter_fields(self) -> Iterator[dict]:
+        """Every custom field of the account (/reference/retrieve-fields-1), 100 a call."""
+        offset = 0
+        while True:
+            page = self.api.request(
+                "GET", "fields", "list fields", params={"limit": PAGE_SIZE, "offset": offset}
+            ).json()
+            fields = page.get("fields", [])
+            yield from fields
+            if len(fields) < PAGE_SIZE:
+                return
+            offset += PAGE_SIZE
+
+    def field_titles(self) -> dict[str, str]:
+        """Custom field id -> title."""
+        return {str(f["id"]): str(f.get("title") or "") for f in self.iter_fields()}
+
+    def iter_field_values(self, field_id: str) -> Iterator[dict]:
+        """Every value of one custom field, over all contacts, 100 a call
+        (/reference/list-all-custom-field-values, `filters[fieldid]`). The API pages these by
+        offset only and has no date filter; the end is a short page."""
+        offset = 0
+        while True:
+            page = self.api.request(
+                "GET",
+                "fieldValues",
+                "list field values",
+                params={"filters[fieldid]": field_id, "limit": PAGE_SIZE, "offset": offset},
+            ).json()
+            values = page.get("fieldValues", [])
+            yield from values
+            if len(values) < PAGE_SIZE:
+                return
+            offset += PAGE_SIZE
+
+    def contact_field_values(self, contact_id: str) -> list[dict]:
+        """One contact's custom field values; raises VendorNotFound when the contact is gone."""
+        return self.related(contact_id, "fieldValues")
+
+    def update_field_value(self, value: dict, text: str) -> dict:
+        """Set a custom field value (/reference/update-a-custom-field-value-for-contact);
+        returns the contact as the answer shows it after the write (its new udate)."""
+        body = {"fieldValue": {"contact": value["contact"], "field": value["field"], "value": text}}
+        answer = self.api.request(
+            "PUT", f"fieldValues/{int(value['id'])}", "update field value", json=body
+        ).json()
+        return (answer.get("contacts") or [{}])[0]
+
+    def count_field_values(self, field_id: str) -> int:
+        """How many values one custom field holds over all contacts (`meta.total`)."""
+        page = self.api.request(
+            "GET",
+            "fieldValues",
+            "count field values",
+            params={"filters[fieldid]": field_id, "limit": 1},
+        ).json()
+        return int(page.get("meta", {}).get("total", 0))
 
     # ---- tags, lists, tracking -------------------------------------------------------------
 

@@ -19,7 +19,7 @@ faults are retried like the API's; refused credentials fail at once.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import cached_property
 
 import requests
@@ -44,6 +44,7 @@ PAGE_SIZE = 1000  # connections.list maximum
 DELETE_BATCH = 500  # batchDeleteContacts maximum
 GET_BATCH = 200  # getBatchGet maximum
 MAX_IN_FLIGHT = 1  # updateContact calls under way at once (see the ActiveCampaign hook)
+STALE_ETAG_TRIES = 3  # writes of one update when someone keeps changing the contact
 PERSON_FIELDS = "names,emailAddresses,phoneNumbers,addresses,genders,memberships,metadata"
 # category -> the person field that holds it (updatePersonFields names)
 CATEGORY_FIELDS = {
@@ -327,7 +328,34 @@ class GoogleContactsHook(GoogleBaseHook):
                     raise
         return self._update_reading_etag(name, changes)
 
-    @retry(retry=retry_if_exception(_is_stale_etag), stop=stop_after_attempt(3), reraise=True)
+    def update_computed(
+        self,
+        name: str,
+        person_fields: str,
+        compute: Callable[[dict], dict[str, list[dict]]],
+        person: dict | None = None,
+    ) -> dict:
+        """Write changes that depend on what the contact holds (free text redacted in place):
+        `compute` turns the person (read with `person_fields`, or `person` as read just before)
+        into the fields to replace. A stale etag means someone changed the contact in between:
+        it is read again and the changes computed again, so their edit is never overwritten with
+        text from before it. Three tries in all. Returns the metadata after the write."""
+        for attempt in range(STALE_ETAG_TRIES):
+            if person is None:
+                person = self.get_person(name, person_fields)
+            try:
+                return self._patch(name, compute(person), person)
+            except VendorError as exc:
+                if not _is_stale_etag(exc) or attempt == STALE_ETAG_TRIES - 1:
+                    raise
+                person = None
+        raise AssertionError("unreachable")  # the loop returns or raises
+
+    @retry(
+        retry=retry_if_exception(_is_stale_etag),
+        stop=stop_after_attempt(STALE_ETAG_TRIES),
+        reraise=True,
+    )
     def _update_reading_etag(self, name: str, changes: dict[str, list[dict]]) -> dict:
         return self._patch(name, changes, self.get_person(name, "metadata"))
 

@@ -1,4 +1,5 @@
-"""ActiveCampaign as a source: contacts with name, phone, e-mail and IP (as the statement lists).
+"""ActiveCampaign as a source: contacts with name, phone, e-mail and IP (as the statement lists),
+and whatever their custom fields hold, as the policy's `fields` map says (activecampaign_fields).
 
 Legal hold is a tag (policy `legal_hold.tag`). The clock: `cdate` (created), `udate` (updated)
 and `adate` (last activity), whichever is latest.
@@ -11,15 +12,22 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from ks_privacy.discovery import walk
+from ks_privacy.discovery.fieldmap import FieldMap
+from ks_privacy.discovery.sampling import Sample, Values
+from ks_privacy.discovery.vocabulary import CUSTOM_PREFIX
 from ks_privacy.hooks.activecampaign import IDS_PER_FILTER, ActiveCampaignHook
 from ks_privacy.hooks.vendor_http import VendorError, VendorNotFound, in_flight, read_ahead
 from ks_privacy.policy import SourcePolicy
 from ks_privacy.pseudonym import normalise_email
+from ks_privacy.sources.activecampaign_fields import CustomFieldValues
 from ks_privacy.sources.base import ActionResult, Outcome, ScanWindow, SourceRecord
 from ks_privacy.timeutil import parse_timestamp
 
-# Category -> the contact fields that hold it and the value that empties them.
+# Category -> the contact fields that hold it and the value that empties them (the statement's
+# own fields; bench/naive.py decides with these).
 REDACTABLE = {"phone": {"phone": ""}, "name": {"firstName": "", "lastName": ""}}
+EMPTIABLE = frozenset({"firstName", "lastName", "phone"})  # the API refuses an empty e-mail
 RECTIFIABLE = {
     "first_name": "firstName",
     "last_name": "lastName",
@@ -39,6 +47,7 @@ EARLIEST_ZONE = timedelta(hours=14)
 
 
 def categories_of(contact: Mapping[str, Any]) -> frozenset[str]:
+    """The statement's categories in the contact's own fields (without custom fields)."""
     present = set()
     if (contact.get("firstName") or "").strip() or (contact.get("lastName") or "").strip():
         present.add("name")
@@ -95,6 +104,8 @@ class ActiveCampaignSource:
     def __init__(self, policy: SourcePolicy, hook: ActiveCampaignHook | None = None):
         self.policy = policy
         self.hook = hook or ActiveCampaignHook(policy.connection)
+        self.fields = FieldMap.of(self.name, policy)
+        self.custom = CustomFieldValues(self.hook, self.fields)
         self._scan_total: int | None = None  # `meta.total` as the latest scan read it
 
     # ---- reading ----------------------------------------------------------------------------
@@ -103,12 +114,17 @@ class ActiveCampaignSource:
         tag = self.policy.legal_hold.tag
         return self.hook.tag_id(tag) if tag else None
 
-    def _record(self, contact: Mapping[str, Any], held: bool) -> SourceRecord:
+    def _own_categories(self, contact: Mapping[str, Any]) -> frozenset[str]:
+        return self.fields.categories(walk.activecampaign_contact(contact))
+
+    def _record(
+        self, contact: Mapping[str, Any], held: bool, custom: frozenset[str] = frozenset()
+    ) -> SourceRecord:
         updated = parse_timestamp(contact.get("udate"))
         return SourceRecord(
             ref=str(contact["id"]),
             email=contact.get("email"),
-            categories=categories_of(contact),
+            categories=self._own_categories(contact) | custom,
             timestamps={
                 "created": parse_timestamp(contact.get("cdate")),
                 "updated": updated,
@@ -132,10 +148,12 @@ class ActiveCampaignSource:
         `updated_before_date`), then the ledger's refs (`extra_refs`) not among them, 100 a
         call, with their holds (the tag's filter on the same ids)."""
         tag_id = self._hold_tag_id()
+        custom = self.custom.categories_by_contact()  # every mapped custom field, 100 a call
         if window.full:
             pages = read_ahead(self.hook.iter_pages())
             held = self._held_ids(tag_id, None)
-            yield from self._with_holds(self._contacts(pages, remember_total=True), held)
+            contacts = self._contacts(pages, remember_total=True)
+            yield from self._with_holds(contacts, held, custom)
             return
         total, sample = self.hook.sample_contact()
         self._scan_total = total
@@ -143,7 +161,7 @@ class ActiveCampaignSource:
         pending = set(window.extra_refs)
         pages = read_ahead(self.hook.iter_pages(updated_before=before))
         contacts = self._contacts(pages, remember_total=False)
-        for record in self._with_holds(contacts, self._held_ids(tag_id, before)):
+        for record in self._with_holds(contacts, self._held_ids(tag_id, before), custom):
             pending.discard(record.ref)
             yield record
         ordered = sorted(pending, key=int)
@@ -154,7 +172,8 @@ class ActiveCampaignSource:
             if found and tag_id is not None:
                 held = {str(c["id"]) for c in self.hook.get_contacts(chunk, tag_id=tag_id)}
             for contact in found:
-                yield self._record(contact, str(contact["id"]) in held)
+                ref = str(contact["id"])
+                yield self._record(contact, ref in held, custom.get(ref, frozenset()))
 
     def _contacts(self, pages: Iterable[dict], remember_total: bool) -> Iterator[dict]:
         for i, page in enumerate(pages):
@@ -169,15 +188,26 @@ class ActiveCampaignSource:
         return (int(c["id"]) for c in self._contacts(pages, remember_total=False))
 
     def _with_holds(
-        self, contacts: Iterable[dict], held_ids: Iterator[int]
+        self, contacts: Iterable[dict], held_ids: Iterator[int], custom: dict[str, frozenset]
     ) -> Iterator[SourceRecord]:
-        """Merge two id-ordered streams: each contact, held if the held stream has its id."""
+        """Merge two id-ordered streams: each contact, held if the held stream has its id, with
+        the categories its custom fields hold."""
         next_held = next(held_ids, None)
         for contact in contacts:
             cid = int(contact["id"])
             while next_held is not None and next_held < cid:
                 next_held = next(held_ids, None)
-            yield self._record(contact, next_held == cid)
+            yield self._record(contact, next_held == cid, custom.get(str(cid), frozenset()))
+
+    def inventory(self, sample: Sample) -> Iterator[Values]:
+        """Every contact's own fields (100 a call, in id order), then every value of every custom
+        field, mapped or not (100 a call per field): for ks_data_inventory."""
+        for contact in self.hook.iter_contacts():
+            if sample.includes(ref := str(contact["id"])):
+                yield Values(ref, list(walk.activecampaign_contact(contact)))
+        for ref, name, text in self.custom.every_value():
+            if sample.includes(ref):
+                yield Values(ref, [(name, text)], new_record=False)
 
     def find(self, email: str) -> list[SourceRecord]:
         """The `email` filter is exact (not `search`, a substring match), asked with the
@@ -195,10 +225,26 @@ class ActiveCampaignSource:
         if tag_id is not None:
             ids = [str(c["id"]) for c in matches]
             held = {str(c["id"]) for c in self.hook.get_contacts(ids, tag_id=tag_id)}
-        return [self._record(c, str(c["id"]) in held) for c in matches]
+        return [
+            self._record(c, str(c["id"]) in held, self._custom_categories(str(c["id"])))
+            for c in matches
+        ]
+
+    def _custom_categories(self, ref: str) -> frozenset[str] | None:
+        """The categories the contact's mapped custom fields hold (None: the contact is gone)."""
+        try:
+            return self.custom.categories_of(ref)
+        except VendorNotFound:
+            return None
 
     def present(self, refs: Sequence[str]) -> dict[str, frozenset[str] | None]:
-        found = {str(c["id"]): categories_of(c) for c in self.hook.get_contacts(list(refs))}
+        """The categories still there per ref: its own fields, and its mapped custom fields."""
+        contacts = {str(c["id"]): c for c in self.hook.get_contacts(list(refs))}
+        custom = self.custom.categories_for(list(contacts))
+        found = {
+            ref: None if custom[ref] is None else self._own_categories(contact) | custom[ref]
+            for ref, contact in contacts.items()
+        }
         return {ref: found.get(ref) for ref in refs}
 
     def export(self, email: str) -> dict[str, Any]:
@@ -210,6 +256,7 @@ class ActiveCampaignSource:
                 continue
             contact = {k: v for k, v in full.get("contact", {}).items() if k != "links"}
             contact["ip_text"] = ip_text(contact.get("ip"))
+            contact["custom_fields"] = self.custom.export(record.ref)  # with their titles
             related = {
                 relation: [
                     {k: v for k, v in item.items() if k != "links"}
@@ -243,24 +290,32 @@ class ActiveCampaignSource:
         )
 
     def redact(self, ref: str, categories: Sequence[str]) -> ActionResult:
-        unsupported = [c for c in categories if c not in REDACTABLE]
+        """Empty every field the policy maps to the due categories: the contact's own (one PUT,
+        which answers with the contact's custom field values) and then its custom fields (the
+        value emptied, free text redacted in place). The `udate` of the last answer is the
+        contact's clock after all our writes."""
+        due = set(categories)
+        own = [f for f in self.fields.structured(due) if not f.startswith(CUSTOM_PREFIX)]
+        unsupported = sorted({self.fields.rule(f) for f in own if f not in EMPTIABLE})
         if unsupported:
             return ActionResult(
                 ref,
                 Outcome.FAILED,
                 {"reason": f"no API field to empty for {','.join(unsupported)}"},
             )
-        fields: dict[str, str] = {}
-        for category in categories:
-            fields.update(REDACTABLE[category])
         try:
-            contact = self.hook.update_contact(ref, fields)
+            answer = self.hook.put_contact(ref, dict.fromkeys(own, ""))
+            flagged, after = self.custom.redact(due, answer.get("fieldValues") or [])
         except VendorNotFound:
             return ActionResult(ref, Outcome.ALREADY_ABSENT, {"http_status": 404})
+        contact = after or answer.get("contact", {})
+        details: dict[str, Any] = {"http_status": 200}
+        if flagged:  # left for a person: the read-back finds it and the run says so
+            details["flagged"] = ",".join(flagged)
         return ActionResult(
             ref,
             Outcome.REDACTED,
-            {"http_status": 200},
+            details,
             vendor_stamp_after=parse_timestamp(contact.get("udate")),
         )
 
@@ -268,7 +323,11 @@ class ActiveCampaignSource:
         fields = {RECTIFIABLE[key]: value for key, value in changes.items() if key in RECTIFIABLE}
         if fields:
             self.hook.update_contact(ref, fields)
-        return sorted(k for k in changes if k in RECTIFIABLE)
+        changed = {k for k in changes if k in RECTIFIABLE}
+        for key in ("phone", "email", "address"):  # the mapped custom fields holding one
+            if key in changes and self.custom.rectify(ref, key, changes[key]):
+                changed.add(key)
+        return sorted(changed)
 
     def withdraw_consent(self, email: str) -> dict[str, int]:
         unsubscribed = 0

@@ -1,4 +1,5 @@
-"""Google Workspace contacts as a source: names, e-mails, phones, addresses, genders.
+"""Google Workspace contacts as a source: names, e-mails, phones, addresses, genders, and every
+other person field the policy's `fields` map names (notes are free text: redacted in place).
 
 The People API gives one timestamp, the contact source's `updateTime`; that is the clock. Legal
 hold is membership of a contact group (policy `legal_hold.contact_group`). IP addresses, which
@@ -12,6 +13,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from ks_privacy.discovery import walk
+from ks_privacy.discovery.fieldmap import FieldMap
+from ks_privacy.discovery.sampling import Sample, Values
+from ks_privacy.discovery.vocabulary import GOOGLE_PERSON_FIELDS, NONE
 from ks_privacy.hooks.google_contacts import (
     CATEGORY_FIELDS,
     DELETE_BATCH,
@@ -25,10 +30,7 @@ from ks_privacy.pseudonym import normalise_email
 from ks_privacy.sources.base import ActionResult, Outcome, ScanWindow, SourceRecord
 from ks_privacy.timeutil import parse_timestamp
 
-EXPORT_FIELDS = (
-    "addresses,biographies,birthdays,emailAddresses,genders,memberships,metadata,names,"
-    "nicknames,organizations,phoneNumbers,urls,userDefined"
-)
+EXPORT_FIELDS = ",".join(sorted({*GOOGLE_PERSON_FIELDS, "memberships", "metadata"}))
 
 
 def contact_update_time(person: Mapping[str, Any]):
@@ -52,7 +54,15 @@ def emails_of(person: Mapping[str, Any]) -> set[str]:
 
 
 def categories_of(person: Mapping[str, Any]) -> frozenset[str]:
+    """The statement's categories in the standard person fields (bench/naive.py decides so)."""
     return frozenset(c for c, field in CATEGORY_FIELDS.items() if person.get(field))
+
+
+def without_metadata(item: Any) -> Any:
+    """A person field's item as an update sends it back (its metadata is the server's)."""
+    if isinstance(item, Mapping):
+        return {k: without_metadata(v) for k, v in item.items() if k != "metadata"}
+    return item
 
 
 RECTIFIABLE = ("first_name", "last_name", "phone", "email", "address")
@@ -92,6 +102,10 @@ class GoogleContactsSource:
         self.policy = policy
         self._hook = hook
         self._scan_total: int | None = None  # `totalItems` as the latest scan read it
+        self.fields = FieldMap.of(self.name, policy)
+        mapped = {f for f, rule in self.fields.rules.items() if rule != NONE}
+        # what a scan, a find and a read-back ask for: every mapped field, groups and clock
+        self.person_fields = ",".join(sorted(mapped | {"memberships", "metadata"}))
 
     @property
     def hook(self) -> GoogleContactsHook:
@@ -112,11 +126,14 @@ class GoogleContactsSource:
         return SourceRecord(
             ref=person["resourceName"],
             email=primary_email(person),
-            categories=categories_of(person),
+            categories=self.categories(person),
             timestamps={"updated": updated},
             held=hold_group is not None and hold_group in groups,
             vendor_stamp=updated,
         )
+
+    def categories(self, person: Mapping[str, Any]) -> frozenset[str]:
+        return self.fields.categories(walk.google_person(person))
 
     def total(self) -> int:
         """The mailbox's `totalItems`: the one a scan just read (every page has it), else asked."""
@@ -134,7 +151,7 @@ class GoogleContactsSource:
                 break
             pending.discard(person["resourceName"])
             yield self._record(person, hold_group)
-        for _name, person in self.hook.iter_batch_get(sorted(pending)):
+        for _name, person in self.hook.iter_batch_get(sorted(pending), self.person_fields):
             yield self._record(person, hold_group)
 
     def _connections(self, cutoff: datetime | None) -> Iterator[dict]:
@@ -146,12 +163,19 @@ class GoogleContactsSource:
     def _pages(self, cutoff: datetime | None) -> Iterator[dict]:
         """The list's pages, up to the one that reaches past the cutoff (the list is oldest
         first: nothing after that page can be due)."""
-        for page in self.hook.iter_connection_pages():
+        for page in self.hook.iter_connection_pages(person_fields=self.person_fields):
             yield page
             people = page.get("connections") or []
             last = contact_update_time(people[-1]) if people else None
             if cutoff is not None and last is not None and last > cutoff:
                 return
+
+    def inventory(self, sample: Sample) -> Iterator[Values]:
+        """Every contact with every person field it can hold (1000 a call): for
+        ks_data_inventory."""
+        for person in self.hook.iter_connections(person_fields=EXPORT_FIELDS):
+            if sample.includes(ref := person["resourceName"]):
+                yield Values(ref, list(walk.google_person(person)))
 
     def _matching(self, email: str, fields: str) -> list[dict]:
         wanted = normalise_email(email)
@@ -166,12 +190,12 @@ class GoogleContactsSource:
         if not matches:
             return []
         hold_group = self._hold_group()
-        full = self.hook.batch_get([p["resourceName"] for p in matches])
+        full = self.hook.batch_get([p["resourceName"] for p in matches], self.person_fields)
         return [self._record(p, hold_group) for p in full.values()]
 
     def present(self, refs: Sequence[str]) -> dict[str, frozenset[str] | None]:
-        found = self.hook.batch_get(list(refs))
-        return {ref: categories_of(found[ref]) if ref in found else None for ref in refs}
+        found = self.hook.batch_get(list(refs), self.person_fields)
+        return {ref: self.categories(found[ref]) if ref in found else None for ref in refs}
 
     def export(self, email: str) -> dict[str, Any]:
         people = self._matching(email, EXPORT_FIELDS)
@@ -193,7 +217,7 @@ class GoogleContactsSource:
         done; `max_in_flight` writes are under way at once."""
         for start in range(0, len(items), GET_BATCH):
             chunk = list(items[start : start + GET_BATCH])
-            current = self.hook.batch_get([ref for ref, _ in chunk], person_fields="metadata")
+            current = self.hook.batch_get([ref for ref, _ in chunk], self._write_fields)
 
             def one(item: tuple[str, Sequence[str]], current=current) -> ActionResult:
                 ref, categories = item
@@ -203,13 +227,55 @@ class GoogleContactsSource:
 
             yield from in_flight(one, chunk, self.hook.api.max_in_flight)
 
+    @property
+    def _write_fields(self) -> str:
+        """What a redaction reads first: the etag, and the free text it may have to rewrite."""
+        return ",".join(["metadata", *sorted(self.fields.free_text())])
+
+    def _changes(self, person: Mapping[str, Any], due: set[str]) -> tuple[dict, list[str]]:
+        """The person fields to write: every field mapped to a due category emptied, free text
+        with the due values replaced; and the free-text fields left for a person (`flag`)."""
+        changes: dict[str, list] = {f: [] for f in self.fields.structured(due)}
+        flagged = []
+        for field in self.fields.free_text():
+            items, changed = [], False
+            for item in person.get(field) or []:
+                item = without_metadata(item)
+                for key, text in list(item.items()):
+                    if not isinstance(text, str):
+                        continue
+                    result = self.fields.redact_free_text(field, text, due)
+                    if result.text is not None:
+                        item[key], changed = result.text, True
+                    if result.flagged and field not in flagged:
+                        flagged.append(field)
+                items.append(item)
+            if changed:
+                changes[field] = items
+        return changes, flagged
+
     def _redact(self, ref: str, categories: Sequence[str], person: dict | None) -> ActionResult:
-        fields = {CATEGORY_FIELDS[c]: [] for c in categories if c in CATEGORY_FIELDS}
+        """Empty the due categories' fields; with free text mapped, the changes are computed from
+        the contact as read just before the write (again after a stale etag)."""
+        due = set(categories)
+        flagged: list[str] = []
+
+        def compute(current: dict) -> dict[str, list]:
+            changes, flags = self._changes(current, due)
+            flagged[:] = flags
+            return changes
+
         try:
-            after = self.hook.update_fields(ref, fields, person=person)
+            if self.fields.free_text():
+                after = self.hook.update_computed(ref, self._write_fields, compute, person)
+            else:
+                after = self.hook.update_fields(ref, compute(person or {}), person=person)
         except VendorNotFound:
             return ActionResult(ref, Outcome.ALREADY_ABSENT, {"http_status": 404})
-        return ActionResult(ref, Outcome.REDACTED, vendor_stamp_after=contact_update_time(after))
+        details = {"flagged": ",".join(flagged)} if flagged else {}
+        return ActionResult(
+            ref, Outcome.REDACTED, details, vendor_stamp_after=contact_update_time(after)
+        )
 
     def rectify(self, ref: str, changes: Mapping[str, str]) -> list[str]:
         """Returns our names of the fields changed (`first_name`...), as every source does."""

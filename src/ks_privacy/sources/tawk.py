@@ -5,6 +5,9 @@ requests put due chats on a worklist that a person deletes in the Tawk dashboard
 verification then reads each chat back through `chat.get`. Nor can a chat be edited, so a chat
 with a phone number is deleted whole when the phone's 160-day term is due, up to 20 days before
 its other values: the statement's terms are maximums, so earlier is allowed and later is not.
+What visitors typed counts too: when the policy maps `messages`, a scan reads each chat with its
+messages (`chat.get`), and a phone number typed in a message makes the chat's phone due at 160
+days like the visitor's phone field.
 """
 
 from __future__ import annotations
@@ -13,6 +16,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
+from ks_privacy.discovery import walk
+from ks_privacy.discovery.fieldmap import FieldMap
+from ks_privacy.discovery.sampling import Sample, Values
+from ks_privacy.discovery.vocabulary import NONE
 from ks_privacy.hooks.tawk import TawkHook
 from ks_privacy.hooks.vendor_http import VendorNotFound
 from ks_privacy.policy import SourcePolicy
@@ -20,13 +27,7 @@ from ks_privacy.pseudonym import normalise_email
 from ks_privacy.sources.base import ActionResult, ScanWindow, SourceRecord
 from ks_privacy.timeutil import parse_timestamp
 
-VISITOR_FIELDS = {"name": "name", "email": "email", "phone": "phone", "ip_address": "ip"}
 END_DATE_MARGIN = timedelta(days=1)
-
-
-def categories_of(chat: Mapping[str, Any]) -> frozenset[str]:
-    visitor = chat.get("visitor") or {}
-    return frozenset(c for c, key in VISITOR_FIELDS.items() if (visitor.get(key) or "").strip())
 
 
 class NoDeleteApi(RuntimeError):
@@ -42,13 +43,18 @@ class TawkSource:
     def __init__(self, policy: SourcePolicy, hook: TawkHook | None = None):
         self.policy = policy
         self.hook = hook or TawkHook(policy.connection)
+        self.fields = FieldMap.of(self.name, policy)
+        self.reads_messages = self.fields.rule("messages") not in (None, NONE)
+
+    def categories(self, chat: Mapping[str, Any]) -> frozenset[str]:
+        return self.fields.categories(walk.tawk_chat(chat))
 
     def _record(self, chat: Mapping[str, Any]) -> SourceRecord:
         last = parse_timestamp(chat.get("lastMessageOn"))
         return SourceRecord(
             ref=str(chat["id"]),
             email=(chat.get("visitor") or {}).get("email"),
-            categories=categories_of(chat),
+            categories=self.categories(chat),
             timestamps={"created": parse_timestamp(chat.get("createdOn")), "last_message": last},
             vendor_stamp=last,
         )
@@ -62,12 +68,29 @@ class TawkSource:
         pending = set(window.extra_refs)
         for chat in self.hook.iter_chats(end=end):
             pending.discard(str(chat["id"]))
+            if self.reads_messages:  # the listing leaves the messages out
+                try:
+                    chat = self.hook.get_chat(str(chat["id"]))
+                except VendorNotFound:
+                    continue  # deleted in the dashboard while we read
             yield self._record(chat)
         for ref in sorted(pending):  # read whatever their clock says (base.ScanWindow)
             try:
                 yield self._record(self.hook.get_chat(ref))
             except VendorNotFound:
                 continue
+
+    def inventory(self, sample: Sample) -> Iterator[Values]:
+        """Every chat with its messages (the listing, 100 a call, then `chat.get` per chat in
+        the sample): for ks_data_inventory."""
+        for listed in self.hook.iter_chats():
+            if not sample.includes(ref := str(listed["id"])):
+                continue
+            try:
+                chat = self.hook.get_chat(ref)
+            except VendorNotFound:
+                continue  # deleted in the dashboard while we read
+            yield Values(ref, list(walk.tawk_chat(chat)))
 
     def find(self, email: str) -> list[SourceRecord]:
         """Chat listing has no e-mail filter: read the chats, match the address exactly."""
@@ -82,7 +105,7 @@ class TawkSource:
         result: dict[str, frozenset[str] | None] = {}
         for ref in refs:
             try:
-                result[ref] = categories_of(self.hook.get_chat(ref))
+                result[ref] = self.categories(self.hook.get_chat(ref))
             except VendorNotFound:
                 result[ref] = None
         return result
