@@ -269,6 +269,16 @@ def _cross_problems(policy: RetentionPolicy) -> list[tuple[tuple, str]]:
                     )
                 )
         problems += _acknowledged_problems(name, processor)
+    for name in get_args(SourceName):
+        if name not in policy.sources:
+            problems.append(
+                (
+                    ("sources",),
+                    f"source {name!r} is missing: list every source, and switch one off with "
+                    "`enabled: false` (a source is never dropped by leaving it out, or by a "
+                    "truncated file)",
+                )
+            )
     for name, source in policy.sources.items():
         if source.processor not in policy.processors:
             problems.append(

@@ -36,6 +36,16 @@ def test_a_source_without_a_map_keeps_its_own_fields():
     assert FieldMap.of("activecampaign", bare).rules == DEFAULT_FIELDS["activecampaign"]
 
 
+def test_a_standard_field_left_out_of_the_map_is_still_kept_to_its_term():
+    """A map that names a custom field but forgets the standard phone field must not stop the
+    sweep from redacting that phone: the adapter's own fields are always mapped."""
+    policy = load_policy()
+    source = policy.sources["activecampaign"]
+    partial = {k: v for k, v in source.fields.items() if k != "phone"}
+    fields = FieldMap.of("activecampaign", source.model_copy(update={"fields": partial}))
+    assert fields.structured(["phone"]) == ["phone", "custom:Mobiel"]
+
+
 @pytest.mark.parametrize(
     ("old", "new", "key", "message"),
     [

@@ -2,8 +2,9 @@
 which categories a record holds, which fields to empty when a category is due, and how free text
 is redacted in place or left for a person.
 
-A source whose policy entry has no `fields` keeps its adapter's own fields as the statement
-lists them (`DEFAULT_FIELDS`), so an older policy file means what it meant before.
+A source's adapter fields as the statement lists them (`DEFAULT_FIELDS`) are always mapped; the
+policy's `fields` add to them and may remap one explicitly. So an older policy file means what it
+meant before, and a standard field left out of the map is never silently left out of the sweep.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ class FieldMap:
 
     @classmethod
     def of(cls, source: str, policy: SourcePolicy) -> FieldMap:
-        return cls(source, dict(policy.fields) or dict(DEFAULT_FIELDS.get(source, {})))
+        return cls(source, {**DEFAULT_FIELDS.get(source, {}), **policy.fields})
 
     def rule(self, field: str) -> Any:
         """The field's rule, None when the policy does not map it."""
