@@ -16,8 +16,6 @@ informed). Reject at approval: nothing is erased, and who rejected is recorded.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from airflow.sdk import TaskGroup, dag, task
 
 from ks_privacy.dag_support import (
@@ -57,7 +55,7 @@ def ks_request_erasure():
         task_id="approve",
         subject="Erase the data of request {{ params.request_ref }}?",
         body=APPROVAL_BODY,
-        response_timeout=timedelta(days=7),
+        timeout_days=POLICY.human_steps.approval_timeout_days,
     )
     register >> locate >> proceed >> approve
     for name in POLICY.enabled_sources():
