@@ -31,6 +31,8 @@ pytest_plugins = [
     "tests.fixtures.airflow",
     "tests.fixtures.sandbox",
     "tests.fixtures.dagrun",
+    "tests.fixtures.mail",
+    "tests.fixtures.webhook",
 ]
 
 

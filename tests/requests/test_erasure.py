@@ -38,7 +38,7 @@ def conf(email: str, ref: str = "REQ-2026-0001", **extra) -> dict:
         "request_ref": ref,
         "received_on": "2026-11-20",
         "identity_verified": True,
-        "identity_verified_by": "Olga Ops",
+        "identity_verified_by": "Vera Verifier",  # not Olga, who approves (four eyes)
         "reason": "request",
         "dry_run": False,
         **extra,

@@ -89,11 +89,18 @@ def guard_review(
     return Message(f"{PREFIX} Guard review waits: {', '.join(sorted(tripped))}", tuple(lines), link)
 
 
-def run_failed(dag_id: str, run_id: str, failed_tasks: Sequence[str], reason: str, link: str):
-    tasks = ", ".join(failed_tasks) if failed_tasks else "see the run"
+def run_failed(
+    dag_id: str, run_id: str, tasks: Sequence[str], complete: bool, reason: str, link: str
+) -> Message:
+    if not tasks:
+        named = "The run page shows which tasks failed."
+    elif complete:
+        named = f"Failed tasks: {', '.join(tasks)}."
+    else:
+        named = f"Last failed task: {', '.join(tasks)} (the run page shows all)."
     lines = [
         f"{dag_id} run {run_id} failed ({reason}).",
-        f"Failed tasks: {tasks}.",
+        named,
         "The task logs say why; nothing in this message names a person.",
     ]
     return Message(f"{PREFIX} Run failed: {dag_id}", tuple(lines), link)

@@ -37,7 +37,15 @@ def required_actions_link(context) -> str:
     return HITLOperator.generate_link_to_ui_from_context(context=context, base_url=base_url())
 
 
-class HumanStepWaiting(BaseNotifier):
+class _PlainNotifier(BaseNotifier):
+    """Our messages are built in Python from counts, not Jinja templates: nothing to render
+    (and under `dag.test()` a DAG callback's `dag` is a SerializedDAG, which cannot render)."""
+
+    def render_template_fields(self, context, jinja_env=None) -> None:
+        return None
+
+
+class HumanStepWaiting(_PlainNotifier):
     """For a human step's `notifiers=`: tells the people assigned to this step (computed for this
     run when it started waiting) and the chat channel, with the link to its Required actions.
     The step words the message (`waiting_message(context, link)`): it knows its own counts."""
@@ -50,7 +58,7 @@ class HumanStepWaiting(BaseNotifier):
         deliver(task.waiting_message(context, required_actions_link(context)), people, recipients)
 
 
-class RunFailed(BaseNotifier):
+class RunFailed(_PlainNotifier):
     """A DAG's `on_failure_callback`: ops hear that a run failed (which tasks, the link); when a
     sweep's guard tripped, the guard reviewers hear that a review waits. Runs where Airflow runs
     DAG callbacks (the dag-processor), so it reads only the audit database and variables."""
@@ -63,7 +71,8 @@ class RunFailed(BaseNotifier):
         dag_id, run_id = context["dag"].dag_id, context["run_id"]
         link = run_link(dag_id, run_id)
         reason = str(context.get("reason") or "task_failure")
-        failed = messages.run_failed(dag_id, run_id, failed_task_ids(context), reason, link)
+        tasks, complete = failed_task_ids(context)
+        failed = messages.run_failed(dag_id, run_id, tasks, complete, reason, link)
         deliver(failed, people, [p for _, p in people.members("ops")])
         tripped = guard_trips(dag_id, run_id)
         if tripped:
@@ -71,18 +80,19 @@ class RunFailed(BaseNotifier):
             deliver(review, people, [p for _, p in people.members("guard_reviewers")])
 
 
-def failed_task_ids(context) -> list[str]:
-    """The run's failed tasks, as the task SDK reports them; the last failed task when it
-    cannot (a callback without a task instance)."""
+def failed_task_ids(context) -> tuple[list[str], bool]:
+    """(the run's failed tasks, True) as the task SDK reports them to the dag-processor; where
+    nobody can be asked (`dag.test()` runs callbacks in its own process), (the task Airflow
+    named as the cause, False)."""
     ti = context.get("ti")
     if ti is None:
-        return []
+        return [], False
     try:
         states = ti.get_task_states(dag_id=ti.dag_id, run_ids=[ti.run_id]).get(ti.run_id, {})
     except Exception as exc:  # no supervisor to ask: name the task Airflow handed us
         log.info("task states unavailable in this callback (%s)", type(exc).__name__)
-        return [ti.task_id]
-    return sorted(task_id for task_id, state in states.items() if str(state) == "failed")
+        return [ti.task_id], False
+    return sorted(task_id for task_id, state in states.items() if str(state) == "failed"), True
 
 
 def guard_trips(dag_id: str, run_id: str) -> dict[str, dict[str, int]]:
