@@ -57,8 +57,7 @@ def _tell_timed_out(context, what: str, ref: str | None, days: float) -> None:
     from ks_privacy.notify.people import load_people
 
     people = load_people()
-    assigned = {user["id"] for user in context["task"].assigned_users or []}
-    recipients = [p for uid, p in people.people.items() if uid in assigned]
+    recipients = [person for _, person in context["task"].assignees(context, people)]
     recipients += [p for _, p in people.members("ops") if p not in recipients]
     ti = context["ti"]
     link = run_link(ti.dag_id, ti.run_id)
@@ -83,17 +82,21 @@ class RecordedApprovalOperator(ApprovalOperator):
         self.timeout_days = timeout_days
         self.counts_task_id = counts_task_id
 
+    def assignees(self, context, people) -> list:
+        """(user id, person) of the approvers who may answer this run: four eyes."""
+        excluded = people.identities(*request_parties(context))
+        return [
+            (uid, person)
+            for uid, person in people.require("approvers")
+            if not excluded & people.identities(uid)
+        ]
+
     def execute(self, context):
         from ks_privacy.notify.people import load_people
 
         people = load_people()
         requester, verifier = request_parties(context)
-        excluded = people.identities(requester, verifier)
-        approvers = [
-            (uid, person)
-            for uid, person in people.require("approvers")
-            if not excluded & people.identities(uid)
-        ]
+        approvers = self.assignees(context, people)
         ref = context["params"]["request_ref"]
         if not approvers:
             raise AirflowFailException(
@@ -186,11 +189,16 @@ class ManualStepOperator(HITLOperator):
         self.worklist_task_id = worklist_task_id
         self.timeout_days = timeout_days
 
+    def assignees(self, context, people) -> list:
+        return people.require(self.role)
+
     def execute(self, context):
         from ks_privacy.notify.people import load_people
 
         people = load_people()
-        self.assigned_users = [{"id": uid, "name": p.name} for uid, p in people.require(self.role)]
+        self.assigned_users = [
+            {"id": uid, "name": p.name} for uid, p in self.assignees(context, people)
+        ]
         return super().execute(context)
 
     def _records(self, context) -> int:
