@@ -18,7 +18,7 @@ def permanent_failure(exc: BaseException) -> str | None:
     """Why retrying `exc` cannot help (credentials, key, configuration), or None."""
     from airflow.sdk.exceptions import AirflowNotFoundException
 
-    from ks_privacy.hooks._http import VendorAuthError
+    from ks_privacy.hooks._http import VendorAuthError, VendorError
     from ks_privacy.notify.people import PeopleConfigError
     from ks_privacy.policy import PolicyError
     from ks_privacy.pseudonym import PseudonymKeyError
@@ -33,6 +33,8 @@ def permanent_failure(exc: BaseException) -> str | None:
     for kind, why in kinds:
         if isinstance(exc, kind):
             return why
+    if isinstance(exc, VendorError) and exc.operation == "configuration":
+        return "the vendor connection is incomplete"  # the hooks' own configuration check
     return None
 
 
