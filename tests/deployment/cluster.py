@@ -3,9 +3,10 @@
 machine, with CeleryExecutor, PostgreSQL (metadata, audit trail) and Redis (broker), against the
 seeded sandbox emulators. Used by tests/deployment/test_distributed.py and scripts/distributed-run.
 
-    with Deployment(workdir) as d:           # databases, sandbox, cluster: all up and healthy
+    with Deployment(workdir) as d:           # databases, sandbox, SMTP, cluster: up and healthy
         d.run_retention()                    # ks_retention_daily through the REST API
-        d.run_erasure(d.pick_subject())      # ks_request_erasure, approved through HITL REST
+        d.run_erasure(d.pick_subject())      # ks_request_erasure: the requester's approval is
+                                             # refused (four eyes), Anna's goes through
     # everything started is stopped again, databases dropped, also when something failed
 
 Nothing here replaces a piece of Airflow: the executor, queues, workers and the API are Airflow's.
@@ -37,6 +38,8 @@ from cryptography.fernet import Fernet
 
 from sandbox import Sandbox
 from sandbox.seed import seed
+from tests.deployment.people import ADMIN_USER, APPROVER, USERS, VERIFIER, people_variable
+from tests.fixtures.mail import Mailbox
 from tests.fixtures.postgres import ADMIN_URL
 from tests.fixtures.sandbox import FAST, NOW, PSEUDONYM_KEY, Vendors, airflow_connections
 
@@ -44,11 +47,20 @@ REPO = Path(__file__).resolve().parents[2]
 CELERY_CONFIG = "tests.deployment.celery_config.CELERY_CONFIG"
 INIT_SCRIPT = str(REPO / "include" / "init_deployment.py")
 REDIS_URL = os.environ.get("KS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-ADMIN_USER = "admin"
 RETENTION, ERASURE = "ks_retention_daily", "ks_request_erasure"
 FINISHED = ("success", "failed")
 POLL_SECONDS = 2  # how often a run is looked at: every request costs the api-server CPU
-Answer = tuple[str, Callable[[], None] | None]  # chosen option, what the human does first
+# chosen option, what the human does first, who answers (default: admin); a list: tried in
+# order, each once (a refused answer is recorded, then the next one is tried)
+Answer = tuple[str, Callable[[], None] | None] | tuple[str, Callable[[], None] | None, str]
+
+
+@dataclass(frozen=True)
+class Refusal:
+    task_id: str
+    user: str
+    status: int
+    detail: str
 
 
 class ClusterError(RuntimeError):
@@ -115,9 +127,10 @@ class NativeCluster:
         self.queue = f"ks-{uuid.uuid4().hex[:8]}"  # ours alone: no other run's worker takes it
         self.workers = workers
         self.concurrency = concurrency
-        self.password = secrets.token_urlsafe(12)
+        self.passwords = {user: secrets.token_urlsafe(12) for user in USERS}
+        self.password = self.passwords[ADMIN_USER]
         self.processes: list[Process] = []
-        self._token: str | None = None
+        self._tokens: dict[str, str] = {}
         self.env = {
             # this cluster's configuration only: nothing Airflow reads leaks in from outside
             **{k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW_", "_AIRFLOW"))},
@@ -143,7 +156,9 @@ class NativeCluster:
             "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "600",
             # Runs here are triggered through the API only: no scheduled run may race them.
             "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN_USER}:admin",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": ",".join(
+                f"{user}:{role}" for user, role in USERS.items()
+            ),
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
             "_AIRFLOW_WWW_USER_USERNAME": ADMIN_USER,
             "_AIRFLOW_WWW_USER_PASSWORD": self.password,
@@ -178,6 +193,9 @@ class NativeCluster:
         self.logs.mkdir(exist_ok=True)
         self.python("-m", "airflow", "db", "migrate")
         self.python(INIT_SCRIPT, "--write-passwords-file")
+        # the approver's login beside the admin's (init_deployment.py writes the admin's only)
+        passwords = Path(self.env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"])
+        passwords.write_text(json.dumps({**json.loads(passwords.read_text()), **self.passwords}))
 
     def start(self) -> None:
         self._spawn("api-server", "api-server", "--host", "127.0.0.1", "--port", str(self.port))
@@ -288,20 +306,27 @@ class NativeCluster:
 
     # -- the REST API, as a person's script would use it -------------------------------------------
 
-    def _headers(self) -> dict[str, str]:
-        if self._token is None:
+    def _headers(self, user: str = ADMIN_USER) -> dict[str, str]:
+        if user not in self._tokens:
             response = requests.post(
                 f"{self.url}/auth/token",
-                json={"username": ADMIN_USER, "password": self.password},
+                json={"username": user, "password": self.passwords[user]},
                 timeout=10,
             )
             response.raise_for_status()
-            self._token = response.json()["access_token"]
-        return {"Authorization": f"Bearer {self._token}"}
+            self._tokens[user] = response.json()["access_token"]
+        return {"Authorization": f"Bearer {self._tokens[user]}"}
 
-    def _call(self, method: str, path: str, body: dict | None = None, missing_ok: bool = False):
+    def _call(
+        self,
+        method: str,
+        path: str,
+        body: dict | None = None,
+        missing_ok: bool = False,
+        user: str = ADMIN_USER,
+    ):
         response = requests.request(
-            method, f"{self.url}{path}", json=body, headers=self._headers(), timeout=30
+            method, f"{self.url}{path}", json=body, headers=self._headers(user), timeout=30
         )
         if missing_ok and response.status_code == 404:
             return None
@@ -326,13 +351,20 @@ class NativeCluster:
         return self.get(path)["task_instances"]
 
     def wait_for_run(
-        self, dag_id: str, run_id: str, answers: dict[str, Answer], timeout: float = 600
+        self,
+        dag_id: str,
+        run_id: str,
+        answers: dict[str, Answer | list[Answer]],
+        timeout: float = 600,
+        refused: list[Refusal] | None = None,
     ) -> str:
         """Poll the run until it finishes; answer its HITL tasks on the way through the HITL REST
-        endpoint, as a person in the UI would. Returns the final state."""
+        endpoint, as the person named in the answer would in the UI (a 403 is kept in `refused`
+        and the next answer tried). Returns the final state."""
         run_path = f"/api/v2/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}"
         deadline = time.monotonic() + timeout
         answered: set[str] = set()
+        attempts = {k: list(v) if isinstance(v, list) else [v] for k, v in answers.items()}
         while True:
             self.check_alive()
             state = self.get(run_path)["state"]
@@ -341,16 +373,28 @@ class NativeCluster:
             pending = self.get(f"{run_path}/hitlDetails?response_received=false")["hitl_details"]
             for detail in pending:
                 ti = detail["task_instance"]
-                if ti["task_id"] not in answers or ti["task_id"] in answered:
+                if not attempts.get(ti["task_id"]) or ti["task_id"] in answered:
                     continue
-                option, before = answers[ti["task_id"]]
+                option, before, *who = attempts[ti["task_id"]].pop(0)
+                user = who[0] if who else ADMIN_USER
                 if before is not None:
                     before()
-                self._call(
-                    "PATCH",
-                    f"{run_path}/taskInstances/{ti['task_id']}/{ti['map_index']}/hitlDetails",
-                    {"chosen_options": [option], "params_input": {}},
+                response = requests.patch(
+                    f"{self.url}{run_path}/taskInstances/{ti['task_id']}/{ti['map_index']}"
+                    "/hitlDetails",
+                    json={"chosen_options": [option], "params_input": {}},
+                    headers=self._headers(user),
+                    timeout=30,
                 )
+                if response.status_code == 403 and refused is not None:
+                    detail_text = response.json().get("detail", response.text)
+                    refused.append(Refusal(ti["task_id"], user, 403, str(detail_text)))
+                    continue
+                if not response.ok:
+                    raise ClusterError(
+                        f"answering {ti['task_id']} as {user} -> {response.status_code}: "
+                        f"{response.text[:500]}"
+                    )
                 answered.add(ti["task_id"])
             if time.monotonic() > deadline:
                 states = {t["task_id"]: t["state"] for t in self.task_instances(dag_id, run_id)}
@@ -372,6 +416,7 @@ class RunResult:
     state: str
     conf: dict
     task_instances: list[dict] = field(default_factory=list)
+    refused: list[Refusal] = field(default_factory=list)
 
     def states(self) -> dict[str, str | None]:
         return {ti["task_id"]: ti["state"] for ti in self.task_instances}
@@ -396,6 +441,7 @@ class Deployment:
         self.say = say
         self.cluster: NativeCluster | None = None
         self.vendors: Vendors | None = None
+        self.mailbox: Mailbox | None = None
         self.metadata_url: sa.URL | None = None
         self.audit_url: sa.URL | None = None
         self.audit_engine: sa.Engine | None = None
@@ -425,8 +471,13 @@ class Deployment:
         for service in ("activecampaign", "google", "tawk"):
             self.vendors.control(service, "rate_limit", {"per_second": FAST})
 
+        self.mailbox = Mailbox().start()  # the staff's mail server: notifications land here
+        stack.callback(self.mailbox.stop)
+
         env = airflow_connections(box, website, audit_url)
         env["AIRFLOW_VAR_KS_PSEUDONYM_KEY"] = PSEUDONYM_KEY
+        env["AIRFLOW_VAR_KS_PEOPLE"] = people_variable()
+        env["AIRFLOW_CONN_SMTP_DEFAULT"] = self.mailbox.airflow_connection()
         self.cluster = NativeCluster(
             self.workdir / "airflow", metadata_url, env, workers=self.workers
         )
@@ -449,7 +500,9 @@ class Deployment:
         """Where a person looks while the cluster runs."""
         cluster, vendors = self.cluster, self.vendors
         return [
-            f"Airflow UI       {cluster.url}  (user {ADMIN_USER}, password {cluster.password})",
+            f"Airflow UI       {cluster.url}  (user {ADMIN_USER}, password {cluster.password}; "
+            f"approver {APPROVER}, password {cluster.passwords[APPROVER]})",
+            f"SMTP (staff)     {self.mailbox.host}:{self.mailbox.port}  (notifications)",
             f"processes        {', '.join(p.name for p in cluster.processes)}",
             f"process logs     {cluster.logs}/<process>.log",
             f"task logs        {cluster.home / 'logs'}/dag_id=<dag>/run_id=<run>/task_id=<task>/",
@@ -488,7 +541,9 @@ class Deployment:
 
         return delete
 
-    def _run(self, dag_id: str, conf: dict, answers: dict[str, Answer], **trigger) -> RunResult:
+    def _run(
+        self, dag_id: str, conf: dict, answers: dict[str, Answer | list[Answer]], **trigger
+    ) -> RunResult:
         from ks_privacy.tasks.actions import MANUAL_YES
 
         cluster = self.cluster
@@ -500,8 +555,15 @@ class Deployment:
             **answers,
         }
         started = time.monotonic()
-        state = cluster.wait_for_run(dag_id, run_id, answers)
-        result = RunResult(dag_id, run_id, state, conf, cluster.task_instances(dag_id, run_id))
+        refused: list[Refusal] = []
+        state = cluster.wait_for_run(dag_id, run_id, answers, refused=refused)
+        result = RunResult(
+            dag_id, run_id, state, conf, cluster.task_instances(dag_id, run_id), refused
+        )
+        for refusal in refused:
+            self.say(
+                f"  {refusal.task_id}: {refusal.user} refused ({refusal.status}: {refusal.detail})"
+            )
         self.say(f"{dag_id}: {state} after {time.monotonic() - started:.0f} s")
         if state != "success":
             raise ClusterError(f"{dag_id} {run_id} ended {state}: {result.states()}")
@@ -543,11 +605,13 @@ class Deployment:
             "request_ref": request_ref,
             "received_on": NOW.date().isoformat(),
             "identity_verified": True,
-            "identity_verified_by": "Olga Ops",
+            "identity_verified_by": VERIFIER,
             "reason": "request",
             "dry_run": False,
         }
-        return self._run(ERASURE, conf, {"approve": ("Approve", None)})
+        # admin triggered it, so admin may not approve it (four eyes): refused by Airflow's API
+        attempts = [("Approve", None, ADMIN_USER), ("Approve", None, APPROVER)]
+        return self._run(ERASURE, conf, {"approve": attempts})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -588,6 +652,10 @@ def main(argv: list[str] | None = None) -> int:
             if proc.name.startswith("worker"):
                 executed = proc.log.read_text().count("Executing workload in Celery")
                 say(f"{proc.name} executed {executed} task workloads")
+        for refusal in runs[1].refused:
+            say(f"four eyes: {refusal.user} refused by Airflow's HITL API ({refusal.detail})")
+        for mail in d.mailbox.received():
+            say(f"e-mail to {', '.join(mail.rcpt_tos)}: {mail.subject}")
         say(AuditTrail(d.audit_engine).verify().summary())
         say(f"done in {time.monotonic() - started:.0f} s")
         if args.keep:
