@@ -37,13 +37,25 @@ def test_every_task_has_a_time_limit_and_retries_that_fit(dags):
     assert DEFAULT_ARGS["max_retry_delay"] == timedelta(minutes=30)
 
 
-def test_human_steps_wait_as_long_as_the_policy_says(dags):
-    steps = load_policy().human_steps
+def test_human_steps_wait_as_long_as_the_policy_says(tmp_path, monkeypatch):
+    from airflow.dag_processing.dagbag import DagBag
+
+    from ks_privacy.resources import DEFAULT_POLICY
+
+    policy = DEFAULT_POLICY.read_text()
+    policy = policy.replace("approval_timeout_days: 7", "approval_timeout_days: 2.5")
+    policy = policy.replace(
+        "manual_confirmation_timeout_days: 3", "manual_confirmation_timeout_days: 1"
+    )
+    path = tmp_path / "policy.yaml"
+    path.write_text(policy)
+    monkeypatch.setenv("KS_POLICY_PATH", str(path))
+    dags = DagBag(dag_folder=str(REPO / "dags")).dags
     approve = dags["ks_request_erasure"].task_dict["approve"]
-    assert approve.response_timeout == timedelta(days=steps.approval_timeout_days)
+    assert approve.response_timeout == timedelta(days=2.5)
     for dag_id in ("ks_request_erasure", "ks_retention_daily"):
         confirm = dags[dag_id].task_dict["tawk.confirm_deleted"]
-        assert confirm.response_timeout == timedelta(days=steps.manual_confirmation_timeout_days)
+        assert confirm.response_timeout == timedelta(days=1)
 
 
 def test_request_runs_cannot_outlive_the_four_week_promise(dags):
