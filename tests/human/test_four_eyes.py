@@ -189,3 +189,42 @@ def test_a_timed_out_approval_leaves_timed_out_evidence_and_tells_people(vendors
     assert "REQ-2026-0503" in notice.subject
     # the approvers assigned to the step, and ops
     assert sorted(notice.rcpt_tos) == emails("olga.ops", "anna.approver", "rita.requester")
+
+
+def worklist_size(vendors) -> int:
+    engine = sa.create_engine(vendors.audit_url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(
+                sa.text("SELECT count(*) FROM ks_plan WHERE source = 'tawk' AND state = 'manual'")
+            ).scalar()
+    finally:
+        engine.dispose()
+
+
+def test_a_timed_out_tawk_confirmation_leaves_timed_out_evidence(vendors, run_dag, told):
+    import airflow.jobs.scheduler_job_runner  # noqa: F401  (see the approval's time-out test)
+
+    chats_before = vendors.sql("SELECT count(*) FROM tawk_chats")[0][0]
+    stop = threading.Event()
+    clock = threading.Thread(
+        target=let_the_response_time_pass,
+        args=("ks_retention_daily", "tawk.confirm_deleted", stop),
+    )
+    clock.start()
+    try:
+        run = run_dag("ks_retention_daily", NOW, {"sources": ["tawk"], "override_guard": True})
+    finally:
+        stop.set()
+        clock.join(10)
+    assert str(run.state) == "failed"
+    assert task_states(run)["tawk.confirm_deleted"] == "failed"
+    (timed_out,) = evidence(vendors, "manual.timed_out")
+    assert timed_out["outcome"] == "timed_out" and timed_out["source"] == "tawk"
+    assert timed_out["details"] == {"records": worklist_size(vendors), "waited_days": 3.0}
+    assert evidence(vendors, "manual.confirmed") == []
+    assert vendors.sql("SELECT count(*) FROM tawk_chats")[0][0] == chats_before
+    mails = told.mail.wait_for(3)  # waiting, timed out, run failed
+    (notice,) = [m for m in mails if "Timed out" in m.subject]
+    assert "confirmation of the tawk deletions" in notice.subject
+    assert list(notice.rcpt_tos) == emails("olga.ops")  # the Tawk operator, who is also ops
