@@ -5,7 +5,7 @@ answered through Airflow's REST API only, the way an operator's tooling would.
 
 One test on purpose: the cluster takes a minute to start, and the erasure follows the sweep on
 the same data. Everything started is stopped at the end, also when an assertion fails; the
-processes' logs are printed then (see tests/deployment/cluster.py)."""
+processes' logs are printed then (see tests/deployment/deployment.py)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import pytest
 
 from ks_privacy.dag_support import pool_for
 from ks_privacy.evidence import AuditTrail
-from tests.deployment.cluster import Deployment, RunResult
+from tests.deployment.deployment import Deployment, RunResult
 from tests.deployment.people import ADMIN_USER, APPROVER, EMAIL, VERIFIER
 from tests.fixtures.pii import found_in, seeded_values
 
