@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from tests.fixtures.dagrun import task_states
 from tests.fixtures.people import emails
 from tests.fixtures.sandbox import NOW
-from tests.requests.test_erasure import conf, holdings, person_everywhere, register_row
+from tests.human.erasure import erasure_conf, holdings, person_everywhere, register_row
 
 
 def evidence(vendors, event: str) -> list[dict]:
@@ -50,7 +50,7 @@ def test_the_requester_cannot_approve_their_own_erasure(vendors, run_dag, trigge
     run = run_dag(
         "ks_request_erasure",
         NOW,
-        conf(person["email"], "REQ-2026-0501", identity_verified_by="Vera Verifier"),
+        erasure_conf(vendors, person["email"], "REQ-2026-0501"),
         answers={
             "approve": [
                 ("Approve", None, "Rita Requester"),  # triggered it: refused by Airflow
@@ -107,7 +107,7 @@ def test_four_eyes_hold_where_the_auth_manager_lets_everyone_answer(
     run = run_dag(
         "ks_request_erasure",
         NOW,
-        conf(person["email"], "REQ-2026-0502", identity_verified_by="Vera Verifier"),
+        erasure_conf(vendors, person["email"], "REQ-2026-0502"),
         answers={
             "approve": [
                 ("Approve", None, "Rita Requester"),
@@ -172,7 +172,8 @@ def test_a_timed_out_approval_leaves_timed_out_evidence_and_tells_people(vendors
     )
     clock.start()
     try:
-        run = run_dag("ks_request_erasure", NOW, conf(person["email"], "REQ-2026-0503"))
+        conf = erasure_conf(vendors, person["email"], "REQ-2026-0503")
+        run = run_dag("ks_request_erasure", NOW, conf)
     finally:
         stop.set()
         clock.join(10)

@@ -16,7 +16,7 @@ from tests.fixtures.people import emails
 from tests.fixtures.pii import found_in, seeded_values
 from tests.fixtures.sandbox import NOW
 from tests.human.conftest import BASE_URL
-from tests.requests.test_erasure import APPROVE, conf, person_everywhere
+from tests.human.erasure import APPROVE, erasure_conf, person_everywhere
 
 
 def required_actions(dag_id: str, run_id: str, task_id: str) -> str:
@@ -34,7 +34,7 @@ def test_waiting_approval_and_tawk_confirmation_each_send_one_email(vendors, run
     run = run_dag(
         "ks_request_erasure",
         NOW,
-        conf(person["email"], "REQ-2026-0101"),
+        erasure_conf(vendors, person["email"], "REQ-2026-0101"),
         answers={**APPROVE, **vendors.tawk_answer()},
     )
     assert str(run.state) == "success", task_states(run)
