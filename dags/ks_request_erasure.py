@@ -18,8 +18,6 @@ approval: nothing is erased, and who rejected is recorded.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from airflow.sdk import TaskGroup, dag, task
 
 from ks_privacy.dag_support import (
@@ -73,7 +71,7 @@ def ks_request_erasure():
         task_id="approve",
         subject=APPROVAL_SUBJECT,
         body=APPROVAL_BODY,
-        response_timeout=timedelta(days=7),
+        timeout_days=POLICY.human_steps.approval_timeout_days,
     )
     check >> locate >> proceed >> approve
     for name in POLICY.enabled_sources():

@@ -23,6 +23,7 @@ from airflow.sdk import Param, dag, task, task_group
 
 from ks_privacy.dag_support import daily_dag_args, load_dag_policy, pool_for, source_actions
 from ks_privacy.tasks import retention
+from ks_privacy.timeouts import SCAN
 
 POLICY = load_dag_policy()  # a broken policy file fails the import, naming the key and line
 SOURCES = POLICY.enabled_sources()
@@ -68,7 +69,9 @@ def source_group(name: str):
         selected = task.short_circuit(
             retention.selected, task_id="selected", ignore_downstream_trigger_rules=False
         )(name)
-        scan = task(retention.scan, task_id="scan", pool=pool_for(name))(name)
+        scan = task(retention.scan, task_id="scan", pool=pool_for(name), execution_timeout=SCAN)(
+            name
+        )
         guard = task(retention.guard, task_id="guard", retries=0)(name)
         first, _ = source_actions(name)
         selected >> scan >> guard >> first

@@ -22,6 +22,18 @@ import sqlalchemy as sa
 
 from devtools.hitl import answer_pending
 
+# who answers the demo's human step (the Tawk confirmation: `play_ops` answers as "Demo Ops",
+# user id demo.ops); no notification channel, so messages are logged as "nobody was told"
+DEMO_PEOPLE = json.dumps(
+    {
+        "people": {"demo.ops": {"name": "Demo Ops"}},
+        "approvers": ["demo.ops"],
+        "tawk_operators": ["demo.ops"],
+        "ops": ["demo.ops"],
+        "privacy_officer": ["demo.ops"],
+    }
+)
+
 
 def env_lines(connections_file: Path, audit_db: str, key_file: Path) -> list[str]:
     """Airflow connections and variables for the demo, as shell exports."""
@@ -45,6 +57,7 @@ def env_lines(connections_file: Path, audit_db: str, key_file: Path) -> list[str
     lines.append(f"export AIRFLOW_VAR_KS_AUDIT_PRIVATE_KEY={shlex.quote(signing_key.read_text())}")
     anchors = (key_file.parent / "anchors").resolve().as_uri() + "/"
     lines.append(f"export AIRFLOW_VAR_KS_AUDIT_ANCHOR_BASE={shlex.quote(anchors)}")
+    lines.append(f"export AIRFLOW_VAR_KS_PEOPLE={shlex.quote(DEMO_PEOPLE)}")
     return lines
 
 

@@ -32,6 +32,8 @@ pytest_plugins = [
     "tests.fixtures.sandbox",
     "tests.fixtures.dagrun",
     "tests.fixtures.evidence_keys",
+    "tests.fixtures.mail",
+    "tests.fixtures.webhook",
 ]
 
 

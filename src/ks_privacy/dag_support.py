@@ -5,14 +5,22 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 
+from ks_privacy import timeouts
+from ks_privacy.notify.notifiers import RunFailed
 from ks_privacy.policy import RetentionPolicy, load_policy
+from ks_privacy.retrying import FailFastOnPermanentErrors
 
 DEFAULT_ARGS = {
     "owner": "privacy-ops",
-    "retries": 2,
+    # a vendor outage gets three more tries, 2, 4 and 8 minutes apart (Airflow adds up to the
+    # same again as jitter); credentials, keys and configuration fail at once (retry_policy)
+    "retries": 3,
     # KS_RETRY_DELAY_SECONDS shortens the wait between tries (the test suite sets 1 s)
     "retry_delay": timedelta(seconds=int(os.environ.get("KS_RETRY_DELAY_SECONDS", "120"))),
-    "retry_exponential_backoff": True,
+    "retry_exponential_backoff": 2.0,  # a multiplier in Airflow 3.3: True would mean 1.0, flat
+    "max_retry_delay": timedelta(minutes=30),
+    "retry_policy": FailFastOnPermanentErrors(),
+    "execution_timeout": timeouts.DEFAULT,
 }
 
 
@@ -42,18 +50,21 @@ def request_params(**extra) -> dict:
     return params | extra
 
 
-def daily_dag_args(doc_md: str, tags: list[str], params: dict | None = None) -> dict:
-    """The @dag arguments of the daily DAGs: one run at a time, no backlog of missed days (a
-    catch-up of sweeps would race each other)."""
+def daily_dag_args(
+    doc_md: str, tags: list[str], params: dict | None = None, schedule: str = "@daily"
+) -> dict:
+    """The @dag arguments of the scheduled DAGs: one run at a time, no backlog of missed days (a
+    catch-up of sweeps would race each other), ops told when a run fails."""
     import pendulum
 
     return {
-        "schedule": "@daily",
+        "schedule": schedule,
         "start_date": pendulum.datetime(2026, 1, 1, tz="UTC"),
         "catchup": False,
         "max_active_runs": 1,
         "doc_md": doc_md,
         "default_args": DEFAULT_ARGS,
+        "on_failure_callback": RunFailed(),
         "tags": ["privacy", *tags],
         "params": params or {},
     }
@@ -61,7 +72,8 @@ def daily_dag_args(doc_md: str, tags: list[str], params: dict | None = None) -> 
 
 def request_dag_args(doc_md: str, params: dict, run_types=("manual",)) -> dict:
     """The @dag arguments every data-subject request DAG shares: run only when a person
-    triggers it, with its trigger form."""
+    triggers it, with its trigger form; a run may not outlive the four-week promise
+    (`dagrun_timeout`), and ops are told when it fails."""
     import pendulum
 
     return {
@@ -71,6 +83,8 @@ def request_dag_args(doc_md: str, params: dict, run_types=("manual",)) -> dict:
         "catchup": False,
         "doc_md": doc_md,
         "default_args": DEFAULT_ARGS,
+        "dagrun_timeout": timedelta(days=load_dag_policy().request_deadline_days),
+        "on_failure_callback": RunFailed(),
         "tags": ["privacy", "request"],
         "params": params,
     }
@@ -102,18 +116,22 @@ def pool_for(source: str) -> str:
     return f"ks_{source}"
 
 
-def source_actions(name: str):
+def source_actions(name: str, policy: RetentionPolicy | None = None):
     """apply -> (worklist -> ask a person -> record their answer, where the source has no delete
-    API) -> verify, for one source, inside the caller's task group. Returns (first, last)."""
-    from airflow.providers.standard.operators.hitl import HITLOperator
+    API) -> verify, for one source, inside the caller's task group. Returns (first, last).
+    apply and verify get an execution_timeout sized from the run's plan (ks_privacy.timeouts);
+    the person is one of the source's operators in `ks_people` (`<source>_operators`)."""
     from airflow.sdk import task
 
+    from ks_privacy.operators import ManualStepOperator
     from ks_privacy.sources import ADAPTERS
     from ks_privacy.tasks import actions
 
+    policy = policy or load_dag_policy()
     pool = pool_for(name)
-    apply = task(actions.apply, task_id="apply", pool=pool)(name)
-    verify = task(actions.verify, task_id="verify", pool=pool)(name)
+    sized = timeouts.sized_to_plan(name)
+    apply = task(actions.apply, task_id="apply", pool=pool, pre_execute=sized)(name)
+    verify = task(actions.verify, task_id="verify", pool=pool, pre_execute=sized)(name)
     if not ADAPTERS[name].manual_erasure:
         apply >> verify
         return apply, verify
@@ -121,8 +139,12 @@ def source_actions(name: str):
     needs_person = task.short_circuit(
         actions.has_worklist, task_id="needs_person", ignore_downstream_trigger_rules=False
     )(worklist)
-    ask = HITLOperator(
+    ask = ManualStepOperator(
         task_id="confirm_deleted",
+        source=name,
+        role=f"{name}_operators",
+        worklist_task_id=worklist.operator.task_id,
+        timeout_days=policy.human_steps.manual_confirmation_timeout_days,
         subject=f"{name}: delete the listed records by hand",
         body=(
             f"{name} has no delete API. Delete these records in its dashboard, then confirm."
@@ -130,7 +152,7 @@ def source_actions(name: str):
             " | join(', ') }}"
         ),
         options=[actions.MANUAL_YES, "Not deleted"],
-        response_timeout=timedelta(days=3),
+        retries=0,  # a retry would only wait again; a time-out is evidence and a message
     )
     confirmed = task(actions.confirm, task_id="record_confirmation")(name, worklist, ask.output)
     apply >> worklist >> needs_person >> ask >> confirmed >> verify

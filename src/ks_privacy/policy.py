@@ -106,6 +106,15 @@ class SourcePolicy(_Strict):
     fields: dict[str, FieldRule] = {}
 
 
+class HumanSteps(_Strict):
+    """How long a person has to answer a human step, and when people hear of a deadline. Who
+    answers and who is told is not policy: see ks_privacy.notify.people (variable ks_people)."""
+
+    approval_timeout_days: Annotated[float, Field(gt=0, le=28)] = 7
+    manual_confirmation_timeout_days: Annotated[float, Field(gt=0, le=28)] = 3
+    deadline_warning_days: Annotated[int, Field(ge=1, le=27)] = 7
+
+
 class RetentionPolicy(_Strict):
     statement_version: str
     mode: Literal["enforce", "dry_run"]
@@ -116,6 +125,7 @@ class RetentionPolicy(_Strict):
     categories: dict[Category, CategoryTerm]
     processors: dict[str, Processor]
     sources: dict[SourceName, SourcePolicy]
+    human_steps: HumanSteps = HumanSteps()
 
     @field_validator("timezone")
     @classmethod
@@ -288,6 +298,17 @@ def _cross_problems(policy: RetentionPolicy) -> list[tuple[tuple, str]]:
                 )
             )
         problems += _field_problems(policy, name, source)
+    steps = policy.human_steps
+    if steps.approval_timeout_days + steps.manual_confirmation_timeout_days >= (
+        policy.request_deadline_days
+    ):
+        problems.append(
+            (
+                ("human_steps", "approval_timeout_days"),
+                "approval and manual confirmation time-outs together must end before the "
+                f"{policy.request_deadline_days}-day request deadline",
+            )
+        )
     shortest = min((term.term_days for term in policy.categories.values()), default=0)
     if policy.lead_time_days >= shortest:
         problems.append(

@@ -1,24 +1,18 @@
 """Airflow's own distributed set-up, run natively: the processes of `docker-compose.yaml`
 (api-server, scheduler, dag-processor, triggerer, Celery workers) as subprocesses of this
 machine, with CeleryExecutor, PostgreSQL (metadata, audit trail) and Redis (broker), against the
-seeded sandbox emulators. Used by tests/deployment/test_distributed.py and scripts/distributed-run.
-
-    with Deployment(workdir) as d:           # databases, sandbox, cluster: all up and healthy
-        d.run_retention()                    # ks_retention_daily through the REST API
-        d.run_erasure(d.pick_subject())      # ks_request_erasure, approved through HITL REST
-    # everything started is stopped again, databases dropped, also when something failed
+seeded sandbox emulators. `Deployment` (tests/deployment/deployment.py) starts it with everything
+it needs; the REST API calls here are the way an operator's tooling (or a person) would use it.
 
 Nothing here replaces a piece of Airflow: the executor, queues, workers and the API are Airflow's.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import os
 import secrets
-import shutil
 import signal
 import socket
 import subprocess
@@ -26,8 +20,8 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
@@ -35,21 +29,27 @@ import requests
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
-from ks_privacy.signing import generate_private_key_pem
-from sandbox import Sandbox
-from sandbox.seed import seed
+from tests.deployment.people import ADMIN_USER, USERS
 from tests.fixtures.postgres import ADMIN_URL
-from tests.fixtures.sandbox import FAST, NOW, PSEUDONYM_KEY, Vendors, airflow_connections
 
 REPO = Path(__file__).resolve().parents[2]
 CELERY_CONFIG = "tests.deployment.celery_config.CELERY_CONFIG"
 INIT_SCRIPT = str(REPO / "include" / "init_deployment.py")
 REDIS_URL = os.environ.get("KS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-ADMIN_USER = "admin"
 RETENTION, ERASURE = "ks_retention_daily", "ks_request_erasure"
 FINISHED = ("success", "failed")
 POLL_SECONDS = 2  # how often a run is looked at: every request costs the api-server CPU
-Answer = tuple[str, Callable[[], None] | None]  # chosen option, what the human does first
+# chosen option, what the human does first, who answers (default: admin); a list: tried in
+# order, each once (a refused answer is recorded, then the next one is tried)
+Answer = tuple[str, Callable[[], None] | None] | tuple[str, Callable[[], None] | None, str]
+
+
+@dataclass(frozen=True)
+class Refusal:
+    task_id: str
+    user: str
+    status: int
+    detail: str
 
 
 class ClusterError(RuntimeError):
@@ -116,9 +116,10 @@ class NativeCluster:
         self.queue = f"ks-{uuid.uuid4().hex[:8]}"  # ours alone: no other run's worker takes it
         self.workers = workers
         self.concurrency = concurrency
-        self.password = secrets.token_urlsafe(12)
+        self.passwords = {user: secrets.token_urlsafe(12) for user in USERS}
+        self.password = self.passwords[ADMIN_USER]
         self.processes: list[Process] = []
-        self._token: str | None = None
+        self._tokens: dict[str, str] = {}
         self.env = {
             # this cluster's configuration only: nothing Airflow reads leaks in from outside
             **{k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW_", "_AIRFLOW"))},
@@ -144,7 +145,9 @@ class NativeCluster:
             "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "600",
             # Runs here are triggered through the API only: no scheduled run may race them.
             "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN_USER}:admin",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": ",".join(
+                f"{user}:{role}" for user, role in USERS.items()
+            ),
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
             "_AIRFLOW_WWW_USER_USERNAME": ADMIN_USER,
             "_AIRFLOW_WWW_USER_PASSWORD": self.password,
@@ -179,6 +182,9 @@ class NativeCluster:
         self.logs.mkdir(exist_ok=True)
         self.python("-m", "airflow", "db", "migrate")
         self.python(INIT_SCRIPT, "--write-passwords-file")
+        # the approver's login beside the admin's (init_deployment.py writes the admin's only)
+        passwords = Path(self.env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"])
+        passwords.write_text(json.dumps({**json.loads(passwords.read_text()), **self.passwords}))
 
     def start(self) -> None:
         self._spawn("api-server", "api-server", "--host", "127.0.0.1", "--port", str(self.port))
@@ -289,20 +295,27 @@ class NativeCluster:
 
     # -- the REST API, as a person's script would use it -------------------------------------------
 
-    def _headers(self) -> dict[str, str]:
-        if self._token is None:
+    def _headers(self, user: str = ADMIN_USER) -> dict[str, str]:
+        if user not in self._tokens:
             response = requests.post(
                 f"{self.url}/auth/token",
-                json={"username": ADMIN_USER, "password": self.password},
+                json={"username": user, "password": self.passwords[user]},
                 timeout=10,
             )
             response.raise_for_status()
-            self._token = response.json()["access_token"]
-        return {"Authorization": f"Bearer {self._token}"}
+            self._tokens[user] = response.json()["access_token"]
+        return {"Authorization": f"Bearer {self._tokens[user]}"}
 
-    def _call(self, method: str, path: str, body: dict | None = None, missing_ok: bool = False):
+    def _call(
+        self,
+        method: str,
+        path: str,
+        body: dict | None = None,
+        missing_ok: bool = False,
+        user: str = ADMIN_USER,
+    ):
         response = requests.request(
-            method, f"{self.url}{path}", json=body, headers=self._headers(), timeout=30
+            method, f"{self.url}{path}", json=body, headers=self._headers(user), timeout=30
         )
         if missing_ok and response.status_code == 404:
             return None
@@ -327,13 +340,20 @@ class NativeCluster:
         return self.get(path)["task_instances"]
 
     def wait_for_run(
-        self, dag_id: str, run_id: str, answers: dict[str, Answer], timeout: float = 600
+        self,
+        dag_id: str,
+        run_id: str,
+        answers: dict[str, Answer | list[Answer]],
+        timeout: float = 600,
+        refused: list[Refusal] | None = None,
     ) -> str:
         """Poll the run until it finishes; answer its HITL tasks on the way through the HITL REST
-        endpoint, as a person in the UI would. Returns the final state."""
+        endpoint, as the person named in the answer would in the UI (a 403 is kept in `refused`
+        and the next answer tried). Returns the final state."""
         run_path = f"/api/v2/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}"
         deadline = time.monotonic() + timeout
         answered: set[str] = set()
+        attempts = {k: list(v) if isinstance(v, list) else [v] for k, v in answers.items()}
         while True:
             self.check_alive()
             state = self.get(run_path)["state"]
@@ -342,16 +362,28 @@ class NativeCluster:
             pending = self.get(f"{run_path}/hitlDetails?response_received=false")["hitl_details"]
             for detail in pending:
                 ti = detail["task_instance"]
-                if ti["task_id"] not in answers or ti["task_id"] in answered:
+                if not attempts.get(ti["task_id"]) or ti["task_id"] in answered:
                     continue
-                option, before = answers[ti["task_id"]]
+                option, before, *who = attempts[ti["task_id"]].pop(0)
+                user = who[0] if who else ADMIN_USER
                 if before is not None:
                     before()
-                self._call(
-                    "PATCH",
-                    f"{run_path}/taskInstances/{ti['task_id']}/{ti['map_index']}/hitlDetails",
-                    {"chosen_options": [option], "params_input": {}},
+                response = requests.patch(
+                    f"{self.url}{run_path}/taskInstances/{ti['task_id']}/{ti['map_index']}"
+                    "/hitlDetails",
+                    json={"chosen_options": [option], "params_input": {}},
+                    headers=self._headers(user),
+                    timeout=30,
                 )
+                if response.status_code == 403 and refused is not None:
+                    detail_text = response.json().get("detail", response.text)
+                    refused.append(Refusal(ti["task_id"], user, 403, str(detail_text)))
+                    continue
+                if not response.ok:
+                    raise ClusterError(
+                        f"answering {ti['task_id']} as {user} -> {response.status_code}: "
+                        f"{response.text[:500]}"
+                    )
                 answered.add(ti["task_id"])
             if time.monotonic() > deadline:
                 states = {t["task_id"]: t["state"] for t in self.task_instances(dag_id, run_id)}
@@ -364,259 +396,3 @@ class NativeCluster:
 def _signal_group(popen: subprocess.Popen, sig: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(popen.pid, sig)
-
-
-@dataclass
-class RunResult:
-    dag_id: str
-    run_id: str
-    state: str
-    conf: dict
-    task_instances: list[dict] = field(default_factory=list)
-
-    def states(self) -> dict[str, str | None]:
-        return {ti["task_id"]: ti["state"] for ti in self.task_instances}
-
-
-class Deployment:
-    """Databases + seeded sandbox + native cluster, started together and stopped together."""
-
-    def __init__(
-        self,
-        workdir: Path,
-        *,
-        contacts: int = 120,
-        seed_value: int = 7,
-        workers: int = 1,
-        say: Callable[[str], None] = print,
-    ):
-        self.workdir = workdir
-        self.contacts = contacts
-        self.seed_value = seed_value
-        self.workers = workers
-        self.say = say
-        self.cluster: NativeCluster | None = None
-        self.vendors: Vendors | None = None
-        self.metadata_url: sa.URL | None = None
-        self.audit_url: sa.URL | None = None
-        self.audit_engine: sa.Engine | None = None
-        self._stack = ExitStack()
-
-    def __enter__(self) -> Deployment:
-        try:
-            self._start()
-        except BaseException:
-            self.__exit__(*sys.exc_info())
-            raise
-        return self
-
-    def _start(self) -> None:
-        stack = self._stack
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        self.metadata_url = metadata_url = stack.enter_context(temporary_database("ks_airflow"))
-        self.audit_url = audit_url = stack.enter_context(temporary_database("ks_audit"))
-        self.audit_engine = sa.create_engine(audit_url, poolclass=sa.NullPool)
-
-        db = self.workdir / "sandbox.db"
-        website = f"sqlite:///{self.workdir / 'website.db'}"
-        seed(db, website, contacts=self.contacts, seed=self.seed_value, now=NOW)
-        box = Sandbox(db).start()
-        stack.callback(box.stop)
-        self.vendors = Vendors(box, db, website, audit_url)
-        for service in ("activecampaign", "google", "tawk"):
-            self.vendors.control(service, "rate_limit", {"per_second": FAST})
-
-        env = airflow_connections(box, website, audit_url)
-        env["AIRFLOW_VAR_KS_PSEUDONYM_KEY"] = PSEUDONYM_KEY
-        # the audit signing key and anchor store of this deployment (tests make their own)
-        env["AIRFLOW_VAR_KS_AUDIT_PRIVATE_KEY"] = generate_private_key_pem()
-        env["AIRFLOW_VAR_KS_AUDIT_ANCHOR_BASE"] = (self.workdir / "anchors").as_uri() + "/"
-        self.cluster = NativeCluster(
-            self.workdir / "airflow", metadata_url, env, workers=self.workers
-        )
-        started = time.monotonic()
-        self.cluster.prepare()
-        self.say(f"databases migrated, pools created in {time.monotonic() - started:.0f} s")
-        stack.callback(self.cluster.stop)
-        self.cluster.start()
-        self.cluster.wait_ready([RETENTION, ERASURE])
-        self.say(f"cluster healthy after {time.monotonic() - started:.0f} s at {self.cluster.url}")
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc is not None and self.cluster is not None and self.cluster.processes:
-            self.say(f"FAILED: {exc}\n{self.cluster.tails()}")
-        if self.audit_engine is not None:
-            self.audit_engine.dispose()
-        self._stack.close()
-
-    def where(self) -> list[str]:
-        """Where a person looks while the cluster runs."""
-        cluster, vendors = self.cluster, self.vendors
-        return [
-            f"Airflow UI       {cluster.url}  (user {ADMIN_USER}, password {cluster.password})",
-            f"processes        {', '.join(p.name for p in cluster.processes)}",
-            f"process logs     {cluster.logs}/<process>.log",
-            f"task logs        {cluster.home / 'logs'}/dag_id=<dag>/run_id=<run>/task_id=<task>/",
-            f"Celery           queue {cluster.queue} on {REDIS_URL}",
-            f"metadata DB      {self.metadata_url.render_as_string(hide_password=True)}",
-            f"audit DB         {self.audit_url.render_as_string(hide_password=True)}"
-            "  (ks_evidence, ks_plan, ks_requests)",
-            *(
-                f"{label:<17}{vendors.sandbox.control_url(name)}/state  (sandbox)"
-                for name, label in (
-                    ("activecampaign", "ActiveCampaign"),
-                    ("google", "Google People"),
-                    ("tawk", "Tawk"),
-                )
-            ),
-        ]
-
-    # -- the two runs ------------------------------------------------------------------------------
-
-    def audit_sql(self, query: str, **params) -> list[tuple]:
-        with self.audit_engine.connect() as conn:
-            return [tuple(row) for row in conn.execute(sa.text(query), params)]
-
-    def _dashboard_delete(self, dag_id: str, run_id: str) -> Callable[[], None]:
-        """What the person does before confirming: delete the run's Tawk worklist by hand."""
-
-        def delete() -> None:
-            refs = self.audit_sql(
-                "SELECT record_ref FROM ks_plan WHERE dag_id = :d AND run_id = :r "
-                "AND source = 'tawk' AND state = 'manual'",
-                d=dag_id,
-                r=run_id,
-            )
-            deleted = self.vendors.dashboard_delete([r[0] for r in refs])
-            self.say(f"  {dag_id}: deleted {deleted} Tawk chats in the 'dashboard'")
-
-        return delete
-
-    def _run(self, dag_id: str, conf: dict, answers: dict[str, Answer], **trigger) -> RunResult:
-        from ks_privacy.tasks.actions import MANUAL_YES
-
-        cluster = self.cluster
-        cluster.unpause(dag_id)
-        run_id = cluster.trigger(dag_id, conf, **trigger)
-        self.say(f"{dag_id}: triggered {run_id}")
-        answers = {
-            "tawk.confirm_deleted": (MANUAL_YES, self._dashboard_delete(dag_id, run_id)),
-            **answers,
-        }
-        started = time.monotonic()
-        state = cluster.wait_for_run(dag_id, run_id, answers)
-        result = RunResult(dag_id, run_id, state, conf, cluster.task_instances(dag_id, run_id))
-        self.say(f"{dag_id}: {state} after {time.monotonic() - started:.0f} s")
-        if state != "success":
-            raise ClusterError(f"{dag_id} {run_id} ended {state}: {result.states()}")
-        return result
-
-    def run_retention(self) -> RunResult:
-        """The daily sweep for the seed's day; the first plan is large, so the guard is
-        overridden as a person would after checking it."""
-        return self._run(RETENTION, {"override_guard": True}, {}, logical_date=NOW.isoformat())
-
-    def pick_subject(self) -> dict:
-        """A person in every system, not on hold, with Tawk chats, whose records the sweep left
-        (recent activity), whose address is unique in ActiveCampaign."""
-        rows = self.vendors.sql(
-            "SELECT person_id, email, ac_id, google_resource, tawk_chat_ids FROM seed_people "
-            "WHERE held = 0 AND systems = 'activecampaign,google,tawk' AND person_id > 18 "
-            "ORDER BY last_activity DESC"
-        )
-        for person_id, email, ac_id, resource, chats in rows:
-            chat_ids = json.loads(chats or "[]")
-            if not chat_ids or not self.vendors.sql("SELECT 1 FROM ac_contacts WHERE id=?", ac_id):
-                continue
-            same = self.vendors.sql(
-                "SELECT count(*) FROM ac_contacts WHERE lower(trim(email)) = ?", email
-            )[0][0]
-            if same == 1:
-                return {
-                    "person_id": person_id,
-                    "email": email,
-                    "ac_id": ac_id,
-                    "google_resource": resource,
-                    "tawk_chat_ids": chat_ids,
-                }
-        raise ClusterError("the seed has no suitable subject for an erasure request")
-
-    def run_erasure(self, subject: dict, request_ref: str = "REQ-2026-0042") -> RunResult:
-        """Registered first, as ops do (the address into the vault), then triggered through the
-        REST API with the reference only."""
-        from ks_privacy.audit_db import engine_for_url, migrate
-        from ks_privacy.evidence import AuditTrail, RunContext
-        from ks_privacy.policy import load_policy
-        from ks_privacy.pseudonym import Pseudonymiser
-        from ks_privacy.registration import register_request
-
-        engine = engine_for_url(self.audit_url)
-        migrate(engine)
-        register_request(
-            AuditTrail(engine, RunContext(task_id="request register")),
-            Pseudonymiser(PSEUDONYM_KEY),
-            load_policy(),
-            "erasure",
-            {
-                "subject_email": subject["email"],
-                "request_ref": request_ref,
-                "received_on": NOW.date().isoformat(),
-                "identity_verified": True,
-                "identity_verified_by": "Olga Ops",
-                "reason": "request",
-            },
-        )
-        conf = {"request_ref": request_ref, "dry_run": False}
-        return self._run(ERASURE, conf, {"approve": ("Approve", None)})
-
-
-def main(argv: list[str] | None = None) -> int:
-    """scripts/distributed-run: the test's scenario for a person to watch."""
-    parser = argparse.ArgumentParser(
-        prog="scripts/distributed-run",
-        description="Start Airflow's distributed set-up natively (CeleryExecutor, PostgreSQL, "
-        "Redis, sandbox vendors), run ks_retention_daily and ks_request_erasure through the "
-        "REST API, show where to look, stop everything.",
-    )
-    parser.add_argument("--workers", type=int, default=2, help="Celery workers (default 2)")
-    parser.add_argument("--contacts", type=int, default=120, help="people in the sandbox seed")
-    parser.add_argument(
-        "--workdir", type=Path, default=REPO / "var" / "distributed-run", help="logs and data"
-    )
-    parser.add_argument(
-        "--keep", action="store_true", help="after the runs, keep it all up until Ctrl-C"
-    )
-    args = parser.parse_args(argv)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop everything on SIGTERM too
-    if args.workdir.exists():
-        shutil.rmtree(args.workdir)
-
-    def say(text: str) -> None:
-        print(text, flush=True)
-
-    started = time.monotonic()
-    with Deployment(args.workdir, contacts=args.contacts, workers=args.workers, say=say) as d:
-        say("\n".join(["", *d.where(), ""]))
-        runs = [d.run_retention()]
-        runs.append(d.run_erasure(d.pick_subject()))
-        from ks_privacy.evidence import AuditTrail
-
-        say("")
-        for run in runs:
-            say(f"{run.dag_id}: {run.state}, run {run.run_id}, {len(run.task_instances)} tasks")
-        for proc in d.cluster.processes:
-            if proc.name.startswith("worker"):
-                executed = proc.log.read_text().count("Executing workload in Celery")
-                say(f"{proc.name} executed {executed} task workloads")
-        say(AuditTrail(d.audit_engine).verify().summary())
-        say(f"done in {time.monotonic() - started:.0f} s")
-        if args.keep:
-            say("\nstill running; look around (see above), Ctrl-C stops everything")
-            with contextlib.suppress(KeyboardInterrupt):
-                signal.pause()
-    say(f"stopped; logs stay in {args.workdir}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -5,17 +5,20 @@ answered through Airflow's REST API only, the way an operator's tooling would.
 
 One test on purpose: the cluster takes a minute to start, and the erasure follows the sweep on
 the same data. Everything started is stopped at the end, also when an assertion fails; the
-processes' logs are printed then (see tests/deployment/cluster.py)."""
+processes' logs are printed then (see tests/deployment/deployment.py)."""
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
 
 from ks_privacy.dag_support import pool_for
 from ks_privacy.evidence import AuditTrail
-from tests.deployment.cluster import Deployment, RunResult
+from tests.deployment.deployment import Deployment, RunResult
+from tests.deployment.people import ADMIN_USER, APPROVER, EMAIL, VERIFIER
+from tests.fixtures.pii import found_in, seeded_values
 
 SOURCES = ("activecampaign", "google_contacts", "tawk", "website_activity")
 
@@ -32,6 +35,7 @@ def test_sweep_and_erasure_run_on_celery_workers(tmp_path):
         subject = deployment.pick_subject()
         erasure = deployment.run_erasure(subject)
         check_erasure(deployment, erasure, subject)
+        check_four_eyes_and_notification(deployment, erasure, subject)
 
         for run in (retention, erasure):
             check_ran_on_celery(deployment, run)
@@ -108,6 +112,37 @@ def check_erasure(deployment: Deployment, run: RunResult, subject: dict) -> None
         "SELECT status FROM ks_requests WHERE request_ref = :ref", ref=run.conf["request_ref"]
     )
     assert status == [("completed",)]
+
+
+def check_four_eyes_and_notification(deployment: Deployment, run: RunResult, subject: dict) -> None:
+    """admin triggered the erasure: Airflow's HITL REST API refused admin's approval (403, its
+    message) and the step was assigned to Anna alone, who was told by e-mail (through the SMTP
+    server of this test) and approved. The evidence names all three."""
+    assert [(r.task_id, r.user, r.status) for r in run.refused] == [("approve", ADMIN_USER, 403)]
+    assert run.refused[0].detail == (
+        f"User={ADMIN_USER} (id={ADMIN_USER}) is not a respondent for the task."
+    )
+    mails = [m for m in deployment.mailbox.received() if "Approval waits" in m.subject]
+    assert len(mails) == 1, [m.subject for m in deployment.mailbox.received()]
+    (mail,) = mails
+    assert mail.rcpt_tos == (EMAIL[APPROVER],)
+    link = (
+        f"{deployment.cluster.url}/dags/{run.dag_id}/runs/{run.run_id}/tasks/approve/"
+        "required_actions"
+    )
+    assert link in mail.body
+    values = seeded_values(deployment.vendors)
+    assert subject["email"] in values  # the scan below looks for the right person too
+    assert found_in(mail.raw, values) == []
+    details = deployment.audit_sql(
+        "SELECT details FROM ks_evidence WHERE event = 'approval.decided' AND record_ref = :ref",
+        ref=run.conf["request_ref"],
+    )
+    assert json.loads(details[0][0]) == {
+        "requested_by": ADMIN_USER,
+        "verified_by": VERIFIER,
+        "decided_by": APPROVER,
+    }
 
 
 def check_ran_on_celery(deployment: Deployment, run: RunResult) -> None:

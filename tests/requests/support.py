@@ -45,7 +45,7 @@ def fields(email: str, ref: str = "REQ-2026-0001", **extra) -> dict:
         "request_ref": ref,
         "received_on": RECEIVED,
         "identity_verified": True,
-        "identity_verified_by": "Olga Ops",
+        "identity_verified_by": "Vera Verifier",  # not Olga, who approves (four eyes)
         **extra,
     }
 

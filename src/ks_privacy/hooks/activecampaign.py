@@ -50,6 +50,8 @@ def _error_detail(response: requests.Response) -> str:
         return ", ".join(
             str(e.get("code") or "error") for e in body["errors"] if isinstance(e, dict)
         )
+    if isinstance(body, dict) and isinstance(body.get("message"), str):
+        return body["message"]  # e.g. 403 "Forbidden": the vendor's own words for a bad token
     return ""
 
 
