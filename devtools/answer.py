@@ -14,26 +14,15 @@ import argparse
 import sys
 
 
-class StaffUser:
-    """Who answers, as the handler expects a signed-in user."""
-
-    def __init__(self, name: str):
-        self._name = name
-
-    def get_id(self) -> str:
-        return self._name.lower().replace(" ", ".")
-
-    def get_name(self) -> str:
-        return self._name
-
-
 def answer(dag_id: str, run_id: str, task_id: str, option: str, by: str) -> str:
-    """Answer the task if it waits; returns what happened, in words."""
-    from airflow.api_fastapi.core_api.datamodels.hitl import UpdateHITLDetailPayload
-    from airflow.api_fastapi.core_api.routes.public.hitl import update_hitl_detail
+    """Answer the task if it waits; returns what happened, in words (a refusal included:
+    someone not assigned to the task, e.g. the requester of an erasure, is refused)."""
     from airflow.models.taskinstance import TaskInstance
     from airflow.utils.session import create_session
+    from fastapi import HTTPException
     from sqlalchemy import select
+
+    from devtools.hitl import submit_answer
 
     with create_session() as session:
         ti = session.scalars(
@@ -47,15 +36,11 @@ def answer(dag_id: str, run_id: str, task_id: str, option: str, by: str) -> str:
             return f"no task {task_id} in run {run_id} of {dag_id}"
         if str(ti.state) != "awaiting_input":
             return f"task {task_id} does not wait for an answer (state {ti.state})"
-        update_hitl_detail(
-            dag_id=dag_id,
-            dag_run_id=run_id,
-            task_id=task_id,
-            map_index=ti.map_index,
-            update_hitl_detail_payload=UpdateHITLDetailPayload(chosen_options=[option]),
-            user=StaffUser(by),
-            session=session,
-        )
+        map_index = ti.map_index
+    try:
+        submit_answer(dag_id, run_id, task_id, map_index, option, by)
+    except HTTPException as exc:
+        return f"refused ({exc.status_code}): {exc.detail}"
     return f"answered {task_id} of {dag_id} run {run_id}: {option} (by {by})"
 
 

@@ -51,6 +51,29 @@ def _next_answer(value, default_user: str) -> tuple[str, Callable | None, str]:
     return option, before, (user[0] if user else default_user)
 
 
+def submit_answer(
+    dag_id: str, run_id: str, task_id: str, map_index: int, option: str, user: str
+) -> None:
+    """One answer, in one transaction, as one `PATCH .../hitlDetails` request from `user`;
+    Airflow's own checks apply (a 403 `HTTPException` for someone not assigned)."""
+    from airflow.api_fastapi.app import create_auth_manager
+    from airflow.api_fastapi.core_api.datamodels.hitl import UpdateHITLDetailPayload
+    from airflow.api_fastapi.core_api.routes.public.hitl import update_hitl_detail
+    from airflow.utils.session import create_session
+
+    create_auth_manager()  # what the api-server does at start: the handler asks it who may answer
+    with create_session() as session:
+        update_hitl_detail(
+            dag_id=dag_id,
+            dag_run_id=run_id,
+            task_id=task_id,
+            map_index=map_index,
+            update_hitl_detail_payload=UpdateHITLDetailPayload(chosen_options=[option]),
+            user=_User(user),
+            session=session,
+        )
+
+
 def answer_pending(
     dag_id: str,
     answers: dict[str, Answer | list[Answer]],
@@ -59,16 +82,12 @@ def answer_pending(
 ) -> list[str]:
     """Answer every task of `dag_id` that awaits input and has an entry in `answers`. Entries
     given as lists are used up in order; a 403 is recorded in `refused` (or raised without it)."""
-    from airflow.api_fastapi.app import create_auth_manager
-    from airflow.api_fastapi.core_api.datamodels.hitl import UpdateHITLDetailPayload
-    from airflow.api_fastapi.core_api.routes.public.hitl import update_hitl_detail
     from airflow.models.hitl import HITLDetail
     from airflow.models.taskinstance import TaskInstance
     from airflow.utils.session import create_session
     from fastapi import HTTPException
     from sqlalchemy import select
 
-    create_auth_manager()  # what the api-server does at start: the handler asks it who may answer
     with create_session() as session:
         pending = session.execute(
             select(
@@ -95,16 +114,7 @@ def answer_pending(
         if before:
             before()
         try:
-            with create_session() as session:  # one answer, one transaction, as one request
-                update_hitl_detail(
-                    dag_id=ti_dag,
-                    dag_run_id=run_id,
-                    task_id=task_id,
-                    map_index=map_index,
-                    update_hitl_detail_payload=UpdateHITLDetailPayload(chosen_options=[option]),
-                    user=_User(user),
-                    session=session,
-                )
+            submit_answer(ti_dag, run_id, task_id, map_index, option, user)
         except HTTPException as exc:
             if refused is None or exc.status_code != 403:
                 raise

@@ -117,7 +117,8 @@ class RecordedApprovalOperator(ApprovalOperator):
     def waiting_message(self, context, link: str):
         from ks_privacy.notify import messages
 
-        counts = context["ti"].xcom_pull(task_ids=self.counts_task_id) or {}
+        located = context["ti"].xcom_pull(task_ids=self.counts_task_id) or {}
+        counts = located.get("counts", {})
         ref = context["params"]["request_ref"]
         return messages.approval_waiting(ref, counts, link, self.timeout_days)
 
