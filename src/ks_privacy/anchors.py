@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import secrets
 from collections.abc import Iterable, Sequence
@@ -66,20 +65,9 @@ class Anchor:
 def base_url() -> str:
     """Airflow variable `ks_audit_anchor_base` (a folder or a bucket URL such as
     `s3://aws_default@bucket/ks-anchors/`), else `$AIRFLOW_HOME/ks-audit-anchors/`."""
-    value = os.environ.get("AIRFLOW_VAR_" + BASE_VARIABLE.upper())
-    if not value:
-        try:
-            from airflow.sdk import Variable
+    from ks_privacy.settings import storage_base_url
 
-            value = Variable.get(BASE_VARIABLE, default=None)
-        except Exception:  # outside Airflow (plain CLI): the default folder
-            value = None
-    if not value:
-        home = os.environ.get("AIRFLOW_HOME", os.path.expanduser("~/airflow"))
-        value = f"file://{home}/ks-audit-anchors/"
-    if "://" not in value:
-        value = "file://" + os.path.abspath(value)
-    return value if value.endswith("/") else value + "/"
+    return storage_base_url(BASE_VARIABLE, "ks-audit-anchors")
 
 
 def store(url: str | None = None):

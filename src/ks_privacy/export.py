@@ -10,7 +10,6 @@ import csv
 import hashlib
 import io
 import json
-import os
 import zipfile
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -22,13 +21,11 @@ EXPORT_BASE_VARIABLE = "ks_export_base"
 def export_base():
     """Where exports and confirmations go: Airflow variable `ks_export_base` (e.g.
     `s3://aws_default@bucket/ks/`), else `$AIRFLOW_HOME/ks-exports/`."""
-    from airflow.sdk import ObjectStoragePath, Variable
+    from airflow.sdk import ObjectStoragePath
 
-    base = Variable.get(EXPORT_BASE_VARIABLE, default=None)
-    if not base:
-        home = os.environ.get("AIRFLOW_HOME", os.path.expanduser("~/airflow"))
-        base = f"file://{home}/ks-exports/"
-    return ObjectStoragePath(base)
+    from ks_privacy.settings import storage_base_url
+
+    return ObjectStoragePath(storage_base_url(EXPORT_BASE_VARIABLE, "ks-exports"))
 
 
 @dataclass(frozen=True)

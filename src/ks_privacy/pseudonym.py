@@ -54,16 +54,19 @@ class Pseudonymiser:
 
 
 def pseudonymiser_from_airflow() -> Pseudonymiser:
-    """The pseudonymiser keyed from Airflow variable `ks_pseudonym_key`, masked in task logs."""
-    from airflow.sdk import Variable
-    from airflow.sdk.log import mask_secret
+    """The pseudonymiser keyed from Airflow variable `ks_pseudonym_key` (env
+    `AIRFLOW_VAR_KS_PSEUDONYM_KEY` first, as from a CLI), masked in task logs."""
+    from ks_privacy.settings import VariableUnreachable, mask_in_task_logs, variable
 
-    key = Variable.get(KEY_VARIABLE, default=None)
+    try:
+        key = variable(KEY_VARIABLE)
+    except VariableUnreachable as exc:
+        raise PseudonymKeyError(str(exc)) from None
     if not key:
         raise PseudonymKeyError(
             f"Airflow variable {KEY_VARIABLE} is not set, so no evidence can be written and "
             "nothing is deleted. Set it (a secret of at least 32 bytes) in the secrets backend "
             f"or with `airflow variables set {KEY_VARIABLE} <secret>`."
         )
-    mask_secret(key)
+    mask_in_task_logs(key)
     return Pseudonymiser(key)

@@ -31,9 +31,9 @@ def _engine(args):
 
 def cmd_register(args) -> int:
     from ks_privacy.audit.cli import read_email
-    from ks_privacy.audit.lookup import pseudonymiser
     from ks_privacy.evidence import AuditTrail, RunContext
     from ks_privacy.policy import load_policy
+    from ks_privacy.pseudonym import pseudonymiser_from_airflow
     from ks_privacy.registration import how_to_trigger, register_request
 
     if args.change and args.kind != "rectification":
@@ -51,7 +51,9 @@ def cmd_register(args) -> int:
         fields[f"new_{change}"] = read_email(f"New {change.replace('_', ' ')} (not shown): ")
     trail = AuditTrail(_engine(args), RunContext(task_id="request register"))
     try:
-        done = register_request(trail, pseudonymiser(), load_policy(), args.kind, fields)
+        done = register_request(
+            trail, pseudonymiser_from_airflow(), load_policy(), args.kind, fields
+        )
     except InvalidRequest as refusal:
         print(f"request: {refusal} (recorded as request.refused)", file=sys.stderr)
         return 2

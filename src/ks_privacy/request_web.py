@@ -187,16 +187,16 @@ async def register(request: Request, user: GetUserDep):
 
 
 def _register(kind: str, values: dict, user_name: str):
-    from ks_privacy.audit.lookup import pseudonymiser
     from ks_privacy.audit_db import engine_for_connection, ensure_schema
     from ks_privacy.evidence import AuditTrail, RunContext
     from ks_privacy.policy import load_policy
+    from ks_privacy.pseudonym import pseudonymiser_from_airflow
 
     engine = engine_for_connection()
     ensure_schema(engine)
     trail = AuditTrail(engine, RunContext(dag_id="ui", run_id="ui", task_id="request register"))
     return register_request(
-        trail, pseudonymiser(), load_policy(), kind, values, registered_by=user_name
+        trail, pseudonymiser_from_airflow(), load_policy(), kind, values, registered_by=user_name
     )
 
 

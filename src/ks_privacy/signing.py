@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
-import os
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from ks_privacy.settings import VariableUnreachable, mask_in_task_logs, optional_variable, variable
 
 KEY_VARIABLE = "ks_audit_private_key"
 PUBLIC_KEY_VARIABLE = "ks_audit_public_key"  # optional: where only checking is needed
@@ -55,26 +55,16 @@ def private_key_from_text(text: str) -> Ed25519PrivateKey:
 
 def load_private_key() -> Ed25519PrivateKey:
     """From env AIRFLOW_VAR_KS_AUDIT_PRIVATE_KEY, else Airflow variable ks_audit_private_key."""
-    text = os.environ.get("AIRFLOW_VAR_" + KEY_VARIABLE.upper())
-    if not text:
-        try:
-            from airflow.sdk import Variable
-
-            text = Variable.get(KEY_VARIABLE, default=None)
-        except Exception as exc:  # no Airflow configuration reachable from here
-            raise SigningKeyError(
-                f"cannot read Airflow variable {KEY_VARIABLE} ({type(exc).__name__}); set env "
-                f"AIRFLOW_VAR_{KEY_VARIABLE.upper()}"
-            ) from None
+    try:
+        text = variable(KEY_VARIABLE)
+    except VariableUnreachable as exc:
+        raise SigningKeyError(str(exc)) from None
     if not text:
         raise SigningKeyError(
             f"no signing key: set Airflow variable {KEY_VARIABLE} (a secrets backend in "
             "production; see docs/auditors.md for how to make one)"
         )
-    with contextlib.suppress(Exception):  # outside a task there is no log to mask
-        from airflow.sdk.log import mask_secret
-
-        mask_secret(text)
+    mask_in_task_logs(text)
     return private_key_from_text(text)
 
 
@@ -101,12 +91,7 @@ def public_key_pem(key: Ed25519PrivateKey | Ed25519PublicKey) -> str:
 def public_key_for_checks() -> Ed25519PublicKey | None:
     """For processes that check but never sign (the api-server's page): variable
     `ks_audit_public_key` (PEM), else the signing key's when this process has it, else None."""
-    text = os.environ.get("AIRFLOW_VAR_" + PUBLIC_KEY_VARIABLE.upper())
-    if not text:
-        with contextlib.suppress(Exception):
-            from airflow.sdk import Variable
-
-            text = Variable.get(PUBLIC_KEY_VARIABLE, default=None)
+    text = optional_variable(PUBLIC_KEY_VARIABLE)
     if text:
         return load_public_key(text)
     try:

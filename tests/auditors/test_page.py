@@ -6,68 +6,38 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import threading
-import time
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-import sqlalchemy as sa
 
 from ks_privacy import signing
 from ks_privacy.audit import report
 from ks_privacy.audit_db import engine_for_url, migrate
 from ks_privacy.policy import load_policy
 from tests.auditors.conftest import PEOPLE, airflow_url, pseudonym, seed_evidence
-from tests.conftest import REPO
+from tests.fixtures.api_server import bearer_token, serving_api_server
 from tests.fixtures.evidence_keys import SIGNING_KEY
-from tests.fixtures.postgres import ADMIN_URL
+from tests.fixtures.postgres import temporary_database
 from tests.fixtures.sandbox import PSEUDONYM_KEY
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _reset_plugins() -> None:
-    from airflow import plugins_manager
-
-    for value in vars(plugins_manager).values():
-        if callable(getattr(value, "cache_clear", None)):
-            value.cache_clear()
-
-
 @pytest.fixture(scope="module")
 def server(pg_admin, airflow_db, tmp_path_factory):
     """Airflow's API server app (core API, auth, plugins) with only our plugin in its plugins
     folder, served by uvicorn on a free port, reading a seeded audit database."""
-    import uvicorn
-    from airflow import settings
-    from airflow.api_fastapi.app import create_app, get_auth_manager
-    from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
-
-    name = f"ks_test_{uuid.uuid4().hex[:12]}"
-    with pg_admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = sa.make_url(ADMIN_URL).set(database=name)
-    engine = engine_for_url(url)
-    migrate(engine)
-    seeded = seed_evidence(engine)
-    reports = tmp_path_factory.mktemp("reports")
-    end = datetime.now(UTC) + timedelta(minutes=1)
-    key = signing.private_key_from_text(SIGNING_KEY)
-    report.write(
-        engine, load_policy(), end - timedelta(days=31), end, end, base=reports.as_uri(), key=key
-    )
-
-    with pytest.MonkeyPatch.context() as mp:
+    with temporary_database() as url, pytest.MonkeyPatch.context() as mp:
+        engine = engine_for_url(url)
+        migrate(engine)
+        seeded = seed_evidence(engine)
+        reports = tmp_path_factory.mktemp("reports")
+        end = datetime.now(UTC) + timedelta(minutes=1)
+        key = signing.private_key_from_text(SIGNING_KEY)
+        start = end - timedelta(days=31)
+        report.write(engine, load_policy(), start, end, end, base=reports.as_uri(), key=key)
         mp.setenv("AIRFLOW_CONN_KS_AUDIT_DB", airflow_url(url))
         mp.setenv("AIRFLOW_VAR_KS_PSEUDONYM_KEY", PSEUDONYM_KEY)
         mp.setenv("AIRFLOW_VAR_KS_AUDIT_REPORT_BASE", reports.as_uri() + "/")
@@ -75,38 +45,13 @@ def server(pg_admin, airflow_db, tmp_path_factory):
         mp.setenv("AIRFLOW_VAR_KS_AUDIT_ANCHOR_BASE", (reports / "anchors").as_uri() + "/")
         # SimpleAuthManager's viewers are auditors only when named here (admins always are)
         mp.setenv("AIRFLOW__KS_PRIVACY__AUDITORS", "listed-viewer")
-        mp.setattr(settings, "PLUGINS_FOLDER", str(REPO / "plugins"))
-        _reset_plugins()
-        app = create_app(apps="core")
-        port = _free_port()
-        uv = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-        )
-        thread = threading.Thread(target=uv.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 60
-        while not uv.started:
-            assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.05)
 
         def token(username: str = "auditor", role: str = "admin") -> str:
-            user = SimpleAuthManagerUser(username=username, role=role)
-            return get_auth_manager().generate_jwt(user)
+            return bearer_token(username, role)
 
-        try:
-            yield {
-                "base": f"http://127.0.0.1:{port}",
-                "token": token,
-                "seeded": seeded,
-                "engine": engine,
-            }
-        finally:
-            uv.should_exit = True
-            thread.join(10)
-    _reset_plugins()
-    engine.dispose()
-    with pg_admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        with serving_api_server(mp) as base:
+            yield {"base": base, "token": token, "seeded": seeded, "engine": engine}
+        engine.dispose()
 
 
 PROTECTED = [

@@ -14,13 +14,11 @@ import json
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -29,8 +27,9 @@ import requests
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
+from devtools.hitl import Answer, Refusal
 from tests.deployment.people import ADMIN_USER, USERS
-from tests.fixtures.postgres import ADMIN_URL
+from tests.fixtures.api_server import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 CELERY_CONFIG = "tests.deployment.celery_config.CELERY_CONFIG"
@@ -39,42 +38,10 @@ REDIS_URL = os.environ.get("KS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 RETENTION, ERASURE = "ks_retention_daily", "ks_request_erasure"
 FINISHED = ("success", "failed")
 POLL_SECONDS = 2  # how often a run is looked at: every request costs the api-server CPU
-# chosen option, what the human does first, who answers (default: admin); a list: tried in
-# order, each once (a refused answer is recorded, then the next one is tried)
-Answer = tuple[str, Callable[[], None] | None] | tuple[str, Callable[[], None] | None, str]
-
-
-@dataclass(frozen=True)
-class Refusal:
-    task_id: str
-    user: str
-    status: int
-    detail: str
 
 
 class ClusterError(RuntimeError):
     """The cluster did not come up or a run did not finish; the message says which and why."""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def temporary_database(prefix: str) -> Iterator[sa.URL]:
-    """A new, empty PostgreSQL database on the test server; dropped on exit."""
-    admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield sa.make_url(ADMIN_URL).set(database=name)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
 
 
 def _libpq(url: sa.URL, scheme: str = "postgresql") -> str:

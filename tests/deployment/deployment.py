@@ -26,6 +26,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from devtools.hitl import Answer, Refusal
 from ks_privacy.signing import generate_private_key_pem
 from sandbox import Sandbox
 from sandbox.seed import seed
@@ -34,10 +35,8 @@ from tests.deployment.cluster import (
     REDIS_URL,
     REPO,
     RETENTION,
-    Answer,
     ClusterError,
     NativeCluster,
-    Refusal,
     temporary_database,
 )
 from tests.deployment.people import ADMIN_USER, APPROVER, VERIFIER, people_variable

@@ -6,10 +6,6 @@ reference only."""
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
-import uuid
 
 import httpx
 import pytest
@@ -19,36 +15,18 @@ from ks_privacy.audit_db import engine_for_url, migrate
 from ks_privacy.pseudonym import Pseudonymiser
 from ks_privacy.vault import Vault
 from tests.auditors.conftest import airflow_url
-from tests.conftest import REPO
-from tests.fixtures.postgres import ADMIN_URL
+from tests.fixtures.api_server import bearer_token, serving_api_server
+from tests.fixtures.postgres import temporary_database
 from tests.fixtures.sandbox import PSEUDONYM_KEY
 from tests.requests.scan import forms_of, scan_airflow_metadata
 
 EMAIL = "Petra.Paginaformulier@Example.org"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _reset_plugins() -> None:
-    from airflow import plugins_manager
-
-    for value in vars(plugins_manager).values():
-        if callable(getattr(value, "cache_clear", None)):
-            value.cache_clear()
-
-
 @pytest.fixture(scope="module")
 def server(pg_admin, airflow_db):
     """Airflow's API server app (core API, auth, plugins) with our plugin, the request DAGs
     parsed into its metadata database, and a fresh audit database."""
-    import uvicorn
-    from airflow import settings
-    from airflow.api_fastapi.app import create_app, get_auth_manager
-    from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
     from airflow.dag_processing.bundles.manager import DagBundlesManager
     from airflow.dag_processing.dagbag import BundleDagBag, sync_bag_to_db
 
@@ -58,42 +36,18 @@ def server(pg_admin, airflow_db):
         bundle.initialize()
         bag = BundleDagBag(dag_folder=bundle.path, bundle_path=bundle.path, bundle_name=bundle.name)
         sync_bag_to_db(bag, bundle.name, bundle.version)
-    name = f"ks_test_{uuid.uuid4().hex[:12]}"
-    with pg_admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = sa.make_url(ADMIN_URL).set(database=name)
-    engine = engine_for_url(url)
-    migrate(engine)
-    with pytest.MonkeyPatch.context() as mp:
+    with temporary_database() as url, pytest.MonkeyPatch.context() as mp:
+        engine = engine_for_url(url)
+        migrate(engine)
         mp.setenv("AIRFLOW_CONN_KS_AUDIT_DB", airflow_url(url))
         mp.setenv("AIRFLOW_VAR_KS_PSEUDONYM_KEY", PSEUDONYM_KEY)
-        mp.setattr(settings, "PLUGINS_FOLDER", str(REPO / "plugins"))
-        _reset_plugins()
-        app = create_app(apps="core")
-        port = _free_port()
-        uv = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-        )
-        thread = threading.Thread(target=uv.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 60
-        while not uv.started:
-            assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.05)
 
         def headers(role: str = "op", username: str = "olga") -> dict:
-            user = SimpleAuthManagerUser(username=username, role=role)
-            return {"Authorization": f"Bearer {get_auth_manager().generate_jwt(user)}"}
+            return {"Authorization": f"Bearer {bearer_token(username, role)}"}
 
-        try:
-            yield {"base": f"http://127.0.0.1:{port}", "headers": headers, "engine": engine}
-        finally:
-            uv.should_exit = True
-            thread.join(10)
-    _reset_plugins()
-    engine.dispose()
-    with pg_admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        with serving_api_server(mp) as base:
+            yield {"base": base, "headers": headers, "engine": engine}
+        engine.dispose()
 
 
 def form(ref: str, **extra) -> dict:

@@ -4,19 +4,13 @@ from __future__ import annotations
 
 import json
 import signal
-import socket
 import subprocess
 import sys
 
 import requests
 
+from tests.fixtures.api_server import free_port
 from tests.sandbox.helpers import NOW, REPO, truth
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_seed_then_serve_with_a_connections_file(tmp_path):
@@ -48,7 +42,7 @@ def test_seed_then_serve_with_a_connections_file(tmp_path):
     assert seeded.returncode == 0, seeded.stderr
     assert json.loads(seeded.stdout)["people"] == 40
 
-    ports = [_free_port() for _ in range(3)]
+    ports = [free_port() for _ in range(3)]
     connections = tmp_path / "connections.json"
     server = subprocess.Popen(
         [

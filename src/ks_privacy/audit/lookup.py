@@ -12,7 +12,6 @@ and the CLI share one budget).
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -23,7 +22,7 @@ from sqlalchemy.engine import Engine
 from ks_privacy.audit import store
 from ks_privacy.audit_db import connection
 from ks_privacy.evidence import AuditTrail, Evidence, RunContext, canonical_details
-from ks_privacy.pseudonym import KEY_VARIABLE, Pseudonymiser, PseudonymKeyError
+from ks_privacy.pseudonym import Pseudonymiser, pseudonymiser_from_airflow
 
 MAX_EMAIL_LENGTH = 254
 LOOKUP_EVENT = "audit.lookup"
@@ -35,28 +34,6 @@ class NotAnEmail(ValueError):
     """The input does not look like an e-mail address (the message never repeats it)."""
 
 
-def pseudonymiser() -> Pseudonymiser:
-    """Keyed from env AIRFLOW_VAR_KS_PSEUDONYM_KEY, else Airflow variable ks_pseudonym_key (the
-    secrets backend, or the metadata database inside Airflow's own processes)."""
-    key = os.environ.get("AIRFLOW_VAR_" + KEY_VARIABLE.upper())
-    if not key:
-        try:
-            from airflow.sdk import Variable
-
-            key = Variable.get(KEY_VARIABLE, default=None)
-        except Exception as exc:  # no Airflow configuration reachable from here
-            raise PseudonymKeyError(
-                f"cannot read Airflow variable {KEY_VARIABLE} ({type(exc).__name__}); set env "
-                f"AIRFLOW_VAR_{KEY_VARIABLE.upper()}"
-            ) from None
-    if not key:
-        raise PseudonymKeyError(
-            f"the pseudonym key is not available: set Airflow variable {KEY_VARIABLE} or env "
-            f"AIRFLOW_VAR_{KEY_VARIABLE.upper()}"
-        )
-    return Pseudonymiser(key)
-
-
 def pseudonym_of(email: str, pseudonymise: Pseudonymiser | None = None) -> str:
     text = (email or "").strip()
     if (
@@ -66,7 +43,7 @@ def pseudonym_of(email: str, pseudonymise: Pseudonymiser | None = None) -> str:
         or any(c.isspace() for c in text)
     ):
         raise NotAnEmail("that does not look like an e-mail address")
-    return (pseudonymise or pseudonymiser())(text)
+    return (pseudonymise or pseudonymiser_from_airflow())(text)
 
 
 @dataclass

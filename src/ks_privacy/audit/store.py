@@ -4,7 +4,6 @@ requests register. Every row holds refs, pseudonyms, kinds and counts; never a p
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta
@@ -224,18 +223,9 @@ def request_status_events(engine: Engine) -> dict[str, list[dict]]:
 def report_base_url() -> str:
     """Where reports go: Airflow variable `ks_audit_report_base` (a local folder or a bucket URL
     such as `s3://aws_default@bucket/ks-audit/`), else `$AIRFLOW_HOME/ks-audit-reports/`."""
-    value = os.environ.get("AIRFLOW_VAR_" + REPORT_BASE_VARIABLE.upper())
-    if not value:
-        try:
-            from airflow.sdk import Variable
+    from ks_privacy.settings import storage_base_url
 
-            value = Variable.get(REPORT_BASE_VARIABLE, default=None)
-        except Exception:  # outside Airflow (plain CLI), no variable backend: use the default
-            value = None
-    if not value:
-        home = os.environ.get("AIRFLOW_HOME", os.path.expanduser("~/airflow"))
-        value = f"file://{home}/ks-audit-reports/"
-    return value if value.endswith("/") else value + "/"
+    return storage_base_url(REPORT_BASE_VARIABLE, "ks-audit-reports")
 
 
 def report_base():
