@@ -16,7 +16,8 @@ in the mailbox, and ops are told why. → **start_identity_checks**: one `ks_req
 run per request waiting for its identity check (a person confirms it; then the request runs
 and the ID copy leaves the mailbox). **remind_identity**: ops are reminded of checks still
 waiting. **mailbox_retention**: a request's messages are deleted
-`intake.mailbox_retention_days` after it closed.
+`intake.mailbox_retention_days` after it closed. A run whose reading failed fails (the rest
+waits for the next run, 15 minutes later).
 """
 
 from __future__ import annotations
@@ -31,17 +32,15 @@ from ks_privacy.intake import tasks as intake
 @dag(**daily_dag_args(__doc__, ["request", "intake"], schedule="*/15 * * * *"))
 def ks_request_intake():
     read = task(intake.read_mailbox, task_id="read_mailbox", retries=1)()
-    runs = task(intake.identity_runs, task_id="identity_runs", trigger_rule="all_done")()
+    runs = task(intake.identity_runs, task_id="identity_runs")()
     start = TriggerDagRunOperator.partial(
         task_id="start_identity_checks",
         trigger_dag_id=intake.IDENTITY_DAG,
         skip_when_already_exists=True,
         retries=1,
     ).expand_kwargs(runs)
-    remind = task(intake.remind_identity, task_id="remind_identity", trigger_rule="all_done")()
-    retention = task(
-        intake.mailbox_retention, task_id="mailbox_retention", trigger_rule="all_done"
-    )()
+    remind = task(intake.remind_identity, task_id="remind_identity")()
+    retention = task(intake.mailbox_retention, task_id="mailbox_retention")()
     read >> runs >> start
     read >> [remind, retention]
 

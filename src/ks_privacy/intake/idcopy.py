@@ -22,7 +22,7 @@ def _note(removed_on: date) -> MIMEText:
         f"[Attachment removed on {removed_on.isoformat()} after the identity was checked; "
         "nothing of it was kept.]\n"
     )
-    return MIMEText(text, "plain", "utf-8")
+    return MIMEText(text, "plain", "us-ascii")  # ASCII only: readable as stored
 
 
 def _is_attachment(part: Message) -> bool:

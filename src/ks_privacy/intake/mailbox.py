@@ -55,7 +55,7 @@ class Mailbox:
         try:
             self.client = ImapHook(imap_conn_id=self.conn_id).get_conn().mail_client
             _ok(self.client.select(self._quoted(), readonly=False), "SELECT")
-            validity = _ok(self.client.response("UIDVALIDITY"), "UIDVALIDITY")
+            _, validity = self.client.response("UIDVALIDITY")
             self.uidvalidity = int(validity[0]) if validity and validity[0] else 0
         except (imaplib.IMAP4.error, OSError) as exc:
             raise MailboxError(
