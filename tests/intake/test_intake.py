@@ -10,6 +10,8 @@ import os
 from email import message_from_bytes, policy
 from pathlib import Path
 
+from ks_privacy import runtime
+from ks_privacy.policy import DEFAULT_POLICY
 from tests.fixtures.dagrun import task_states
 from tests.fixtures.people import STAFF
 from tests.fixtures.sandbox import NOW
@@ -41,7 +43,7 @@ def _ledger(vendors) -> list[dict]:
     return audit_rows(vendors, "SELECT * FROM ks_intake_messages ORDER BY seq")
 
 
-def test_mailbox_to_register_to_request_run(intake_world, run_dag, tmp_path):
+def test_mailbox_to_register_to_request_run(intake_world, run_dag, tmp_path, monkeypatch):
     vendors, imap, smtp = intake_world
     messages = seeded()
     for message in messages:
@@ -133,6 +135,33 @@ def test_mailbox_to_register_to_request_run(intake_world, run_dag, tmp_path):
     assert erasure in reply.subject and "could not confirm your identity" in reply.body
     assert any(b"image/jpeg" in raw for raw in imap.messages())
     assert not [r for r in _triggered("ks_request_erasure")]
+
+    # a request run started by hand before the identity is confirmed refuses to start
+    early = run_dag("ks_request_erasure", NOW, {"request_ref": refs["minor"]})
+    assert str(early.state) == "failed"
+    refusals = [e["details"] for e in evidence(vendors, "request.refused")]
+    assert {"field": "identity_verified", "request_ref": refs["minor"]} in refusals
+    assert register_row(vendors, refs["minor"])["status"] == "awaiting_identity"
+
+    # mailbox retention: the messages of closed requests go (here: at once, policy 0 days)
+    policy_file = tmp_path / "policy.yaml"
+    policy_file.write_text(
+        DEFAULT_POLICY.read_text().replace(
+            "mailbox_retention_days: 30", "mailbox_retention_days: 0"
+        )
+    )
+    monkeypatch.setenv("KS_POLICY_PATH", str(policy_file))
+    runtime.policy.cache_clear()
+    try:
+        swept = run_dag("ks_request_intake", NOW.replace(hour=2))
+    finally:
+        runtime.policy.cache_clear()
+    assert str(swept.state) == "success", task_states(swept)
+    left = imap.messages()
+    assert len(left) == len(messages) - 2
+    assert not [raw for raw in left if b"zoe.celik@" in raw or b"bram.dewit@" in raw]
+    gone = {e["record_ref"]: e["outcome"] for e in evidence(vendors, "intake.mailbox_deleted")}
+    assert gone == {access: "deleted", erasure: "deleted"}
 
     # nothing personal in Airflow's metadata, the audit database or the task logs
     home = Path(os.environ["AIRFLOW_HOME"])

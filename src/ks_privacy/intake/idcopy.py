@@ -69,4 +69,4 @@ def without_attachments(raw: bytes, key: str, removed_on: date) -> tuple[bytes, 
         removed = _strip(msg, removed_on)
     del msg[KEY_HEADER]
     msg[KEY_HEADER] = key
-    return msg.as_bytes(policy=policy.compat32.clone(linesep="\r\n")), removed
+    return msg.as_bytes(policy=policy.compat32.clone(linesep="\r\n", max_line_length=0)), removed
