@@ -181,7 +181,7 @@ class Register:
 
     def confirm_identity(self, request_ref: str, verified_by: str) -> RequestRow:
         """A person checked the ID copy of a request that came by e-mail: record who, and open
-        the request for its run (evidence `request.identity_verified`)."""
+        the request for its run (evidence `request.open`, details `identity_verified_by`)."""
         current = self.get(request_ref)
         if current is None or current.status != RequestStatus.AWAITING_IDENTITY:
             raise ValueError(f"request {request_ref!r} is not awaiting an identity check")
@@ -200,13 +200,13 @@ class Register:
             )
             self.trail.append(
                 [
-                    Evidence(
-                        event="request.identity_verified",
+                    Evidence(  # a status move like any other, so the auditors' check follows it
+                        event=f"request.{OPEN}",
                         outcome=str(OPEN),
                         record_ref=request_ref,
                         subject_ref=current.subject_ref,
                         rule=current.kind,
-                        details={"verified_by": verified_by},
+                        details={"identity_verified_by": verified_by},
                     )
                 ],
                 conn,

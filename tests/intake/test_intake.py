@@ -11,6 +11,7 @@ from email import message_from_bytes, policy
 from pathlib import Path
 
 from ks_privacy import runtime
+from ks_privacy.audit_db import engine_for_url
 from ks_privacy.policy import DEFAULT_POLICY
 from tests.fixtures.dagrun import task_states
 from tests.fixtures.people import STAFF
@@ -162,6 +163,14 @@ def test_mailbox_to_register_to_request_run(intake_world, run_dag, tmp_path, mon
     assert not [raw for raw in left if b"zoe.celik@" in raw or b"bram.dewit@" in raw]
     gone = {e["record_ref"]: e["outcome"] for e in evidence(vendors, "intake.mailbox_deleted")}
     assert gone == {access: "deleted", erasure: "deleted"}
+
+    # the auditors' check finds the register backed by the chain for every mailed request
+    from ks_privacy.audit.checks import check_requests
+
+    audited = check_requests(engine_for_url(vendors.audit_url), NOW.date())
+    assert {r.request_ref: r.notes for r in audited.rows if r.request_ref in refs.values()} == {
+        ref: () for ref in refs.values()
+    }
 
     # nothing personal in Airflow's metadata, the audit database or the task logs
     home = Path(os.environ["AIRFLOW_HOME"])
