@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from airflow.providers.standard.operators.hitl import HITLOperator
 
 from ks_privacy.notify.notifiers import HumanStepWaiting
-from ks_privacy.operators import _plain
+from ks_privacy.operators import plain_name
 
 CONFIRMED = "Identity confirmed"
 REFUSED = "Not verified"
@@ -65,6 +65,6 @@ class IdentityCheckOperator(HITLOperator):
             return {"decision": "timed_out", "by": None}
         super().execute_complete(context=context, event=event)
         responder = event.get("responded_by_user") or {}
-        who = _plain(responder.get("name") or responder.get("id"))
+        who = plain_name(responder.get("name") or responder.get("id"))
         chosen = event.get("chosen_options") or []
         return {"decision": "confirmed" if chosen == [CONFIRMED] else "refused", "by": who}
