@@ -21,7 +21,7 @@ from ks_privacy.dag_support import request_dag_args, request_flow, request_param
 from ks_privacy.tasks import request_work
 
 
-@dag(**request_dag_args(__doc__, request_params()))
+@dag(**request_dag_args(__doc__, request_params(), ("manual", "operator_triggered")))
 def ks_request_rectification():
     request_flow("rectification", task(request_work.rectify, task_id="rectify")())
 

@@ -2,6 +2,7 @@
 
     python -m devtools.demo env CONNECTIONS_JSON AUDIT_DB_URL   # prints `export ...` lines
     python -m devtools.demo ops --dag ks_retention_daily ...    # plays the ops person
+    python -m devtools.demo mail --port 1143                    # mails a request to the mailbox
 
 `ops` stands in for the person at the Airflow UI: when the run asks for the manual Tawk step,
 it deletes the listed chats in the sandbox's Tawk "dashboard" and confirms, as ops would.
@@ -15,6 +16,7 @@ import secrets
 import shlex
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import requests
@@ -91,6 +93,46 @@ def play_ops(dag_id: str, tawk_control: str, audit_db: str, seconds: float) -> N
         time.sleep(0.5)
 
 
+MAILBOX_LOGIN, MAILBOX_PASSWORD = "team", "demo-mailbox"
+
+
+def mail_request(port: int) -> list[str]:
+    """Drop one request (Dutch, an ID copy attached) into the local IMAP server (pymap) over
+    IMAP APPEND, as it would arrive; returns the `export` line of the mailbox connection."""
+    import imaplib
+    import socket
+    from email.message import EmailMessage
+    from email.utils import format_datetime, make_msgid
+
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    msg = EmailMessage()
+    msg["From"] = "Demi de Demo <demi.demo@voorbeeld.nl>"
+    msg["To"] = "team@klantengeneratieexperts.nl"
+    msg["Subject"] = "Inzageverzoek"
+    msg["Date"] = format_datetime(datetime.now(UTC))
+    msg["Message-ID"] = make_msgid(domain="voorbeeld.nl")
+    msg.set_content("Beste team,\n\nGraag wil ik inzage in mijn persoonsgegevens.\n\nDemi\n")
+    msg.add_attachment(b"%PDF-1.4 demo ID copy", maintype="application", subtype="pdf")
+    client = imaplib.IMAP4("127.0.0.1", port)
+    client.login(MAILBOX_LOGIN, MAILBOX_PASSWORD)
+    client.append("INBOX", None, imaplib.Time2Internaldate(time.time()), msg.as_bytes())
+    client.logout()
+    conn = {
+        "conn_type": "imap",
+        "host": "127.0.0.1",
+        "port": port,
+        "login": MAILBOX_LOGIN,
+        "password": MAILBOX_PASSWORD,
+        "extra": {"use_ssl": False},
+    }
+    return [f"export AIRFLOW_CONN_KS_PRIVACY_MAILBOX={shlex.quote(json.dumps(conn))}"]
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m devtools.demo")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -103,8 +145,12 @@ def main(argv: list[str]) -> int:
     ops.add_argument("--tawk-control", required=True)
     ops.add_argument("--audit-db", required=True)
     ops.add_argument("--seconds", type=float, default=300)
+    mail = sub.add_parser("mail")
+    mail.add_argument("--port", type=int, required=True)
     args = parser.parse_args(argv)
-    if args.command == "env":
+    if args.command == "mail":
+        print("\n".join(mail_request(args.port)))
+    elif args.command == "env":
         print("\n".join(env_lines(Path(args.connections), args.audit_db, Path(args.key_file))))
     else:
         play_ops(args.dag, args.tawk_control, args.audit_db, args.seconds)

@@ -33,6 +33,7 @@ pytest_plugins = [
     "tests.fixtures.dagrun",
     "tests.fixtures.evidence_keys",
     "tests.fixtures.mail",
+    "tests.fixtures.imap",
     "tests.fixtures.webhook",
 ]
 

@@ -23,9 +23,12 @@ log = logging.getLogger("ks_privacy.operators")
 _UNSAFE = re.compile(r"[^\w .:/#=+,()\[\]-]")
 
 
-def _plain(name: str | None) -> str:
+def plain_name(name: str | None) -> str:
     """A staff member's name or id as evidence may hold it (no quotes, no addresses)."""
     return _UNSAFE.sub("_", name or "unknown")[:80]
+
+
+_plain = plain_name
 
 
 def request_parties(context) -> tuple[str | None, str | None]:

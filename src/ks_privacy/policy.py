@@ -115,6 +115,22 @@ class HumanSteps(_Strict):
     deadline_warning_days: Annotated[int, Field(ge=1, le=27)] = 7
 
 
+class Intake(_Strict):
+    """The privacy mailbox (ks_request_intake, ks_request_identity): what happens to the ID
+    copy once a person confirmed the identity (`strip`: the message is replaced by a copy
+    without its attachments; `delete`: the message goes), how long ops have to confirm it
+    (reminded every `identity_reminder_days`) before the request closes as
+    `identity_not_verified`, how long a request's messages stay after it closed, and the size
+    above which a message is left to a person unread (a mailbox bomb is not downloaded)."""
+
+    folder: Annotated[str, Field(min_length=1, max_length=200)] = "INBOX"
+    id_copy: Literal["strip", "delete"] = "strip"
+    identity_timeout_days: Annotated[float, Field(gt=0, le=27)] = 14
+    identity_reminder_days: Annotated[float, Field(gt=0, le=27)] = 2
+    mailbox_retention_days: Annotated[int, Field(ge=0, le=365)] = 30
+    max_message_mb: Annotated[float, Field(gt=0, le=100)] = 20  # larger: a person reads it
+
+
 class RetentionPolicy(_Strict):
     statement_version: str
     mode: Literal["enforce", "dry_run"]
@@ -126,6 +142,7 @@ class RetentionPolicy(_Strict):
     processors: dict[str, Processor]
     sources: dict[SourceName, SourcePolicy]
     human_steps: HumanSteps = HumanSteps()
+    intake: Intake = Intake()
 
     @field_validator("timezone")
     @classmethod
@@ -307,6 +324,14 @@ def _cross_problems(policy: RetentionPolicy) -> list[tuple[tuple, str]]:
                 ("human_steps", "approval_timeout_days"),
                 "approval and manual confirmation time-outs together must end before the "
                 f"{policy.request_deadline_days}-day request deadline",
+            )
+        )
+    if policy.intake.identity_timeout_days >= policy.request_deadline_days:
+        problems.append(
+            (
+                ("intake", "identity_timeout_days"),
+                f"must end before the {policy.request_deadline_days}-day request deadline "
+                "(the clock runs from receipt, identity check included)",
             )
         )
     shortest = min((term.term_days for term in policy.categories.values()), default=0)

@@ -104,10 +104,11 @@ class Register:
         kind: str,
         subject_ref: str,
         received_on: date,
-        identity_verified_by: str,
+        identity_verified_by: str | None,
         reason: str | None = None,
         secret: vault.RequestSecret | None = None,
         registered_by: str | None = None,
+        status: RequestStatus = RequestStatus.OPEN,
     ) -> tuple[RequestRow, bool]:
         """Add the request (and its evidence, and its address to the vault) unless the reference
         is known; returns (row, new).
@@ -141,7 +142,7 @@ class Register:
                     "subject": subject_ref,
                     "received": received_on,
                     "due": due,
-                    "status": str(OPEN),
+                    "status": str(status),
                     "verifier": identity_verified_by,
                     "dag": ctx.dag_id,
                     "run": ctx.run_id,
@@ -151,7 +152,7 @@ class Register:
             events = [
                 Evidence(
                     event="request.registered",
-                    outcome=str(OPEN),
+                    outcome=str(status),
                     record_ref=request_ref,
                     subject_ref=subject_ref,
                     rule=f"{kind}{'/' + reason if reason else ''}",
@@ -177,6 +178,41 @@ class Register:
             self.trail.append(events, conn)
             self._record_state(conn, request_ref, keys=secret is not None)
         return self.get(request_ref), True
+
+    def confirm_identity(self, request_ref: str, verified_by: str) -> RequestRow:
+        """A person checked the ID copy of a request that came by e-mail: record who, and open
+        the request for its run (evidence `request.open`, details `identity_verified_by`)."""
+        current = self.get(request_ref)
+        if current is None or current.status != RequestStatus.AWAITING_IDENTITY:
+            raise ValueError(f"request {request_ref!r} is not awaiting an identity check")
+        with transaction(self.engine) as conn:
+            conn.execute(
+                sa.text(
+                    "UPDATE ks_requests SET identity_verified_by = :by, status = :status "
+                    "WHERE request_ref = :ref AND status = :awaiting"
+                ),
+                {
+                    "by": verified_by,
+                    "status": str(OPEN),
+                    "ref": request_ref,
+                    "awaiting": str(RequestStatus.AWAITING_IDENTITY),
+                },
+            )
+            self.trail.append(
+                [
+                    Evidence(  # a status move like any other, so the auditors' check follows it
+                        event=f"request.{OPEN}",
+                        outcome=str(OPEN),
+                        record_ref=request_ref,
+                        subject_ref=current.subject_ref,
+                        rule=current.kind,
+                        details={"identity_verified_by": verified_by},
+                    )
+                ],
+                conn,
+            )
+            self._record_state(conn, request_ref)
+        return self.get(request_ref)
 
     def claim(self, request_ref: str, dag_id: str, run_id: str, previous: str | None) -> bool:
         """This run now carries the request (the first run, or one resuming a failed run), if

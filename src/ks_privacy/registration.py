@@ -27,6 +27,7 @@ from ks_privacy.request_params import (
     company_today,
     validate,
 )
+from ks_privacy.request_status import RequestStatus
 from ks_privacy.vault import RequestSecret, Vault
 
 DAG_OF_KIND = {
@@ -97,12 +98,16 @@ def register_request(
     fields: Mapping[str, object],
     now: datetime | None = None,
     registered_by: str | None = None,
+    identity_pending: bool = False,
 ) -> Registration:
     """Validate and register one request; its address (and a rectification's new values) go to
     the vault. `fields` are the registration form's: subject_email, request_ref, received_on
     (YYYY-MM-DD, the company's calendar), identity_verified, identity_verified_by, reason
     (erasure) and new_* (rectification); `registered_by`: the signed-in user, where known. A
-    refusal raises InvalidRequest after its evidence is written; nothing else is stored."""
+    refusal raises InvalidRequest after its evidence is written; nothing else is stored.
+    `identity_pending` (the mailbox intake): registered as `awaiting_identity`, no verifier yet;
+    the deadline runs from receipt all the same, and no request run starts before a person
+    confirms the identity (ks_privacy.intake)."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}")
     try:
@@ -111,6 +116,7 @@ def register_request(
             {k: fields.get(k) for k in FIELDS} | {"reason": fields.get("reason", "request")},
             today,
             with_reason=kind == "erasure",
+            identity_pending=identity_pending,
         )
         changes: dict[str, str] = {}
         if kind == "rectification":
@@ -139,6 +145,7 @@ def register_request(
                 params.reason if kind == "erasure" else None,
                 secret=RequestSecret(params.email, changes),
                 registered_by=staff_name(registered_by),
+                status=RequestStatus.AWAITING_IDENTITY if identity_pending else RequestStatus.OPEN,
             )
         except ValueError as clash:  # the reference belongs to another request
             raise InvalidRequest("request_ref", str(clash).removeprefix("request_ref ")) from None

@@ -48,7 +48,7 @@ class RequestParams:
     email: str = field(repr=False)  # normalised; never logged
     request_ref: str
     received_on: date
-    verified_by: str
+    verified_by: str | None  # None: identity still to be checked (a request from the mailbox)
     dry_run: bool
     reason: str = "request"
     changes: dict[str, str] = field(default_factory=dict, repr=False)
@@ -165,12 +165,20 @@ def check_dry_run(value: object) -> bool:
     return value
 
 
-def validate(params: dict, today: date, *, with_reason: bool = False) -> RequestParams:
-    """All checks, in the order of the trigger form; the first problem is reported."""
+def validate(
+    params: dict, today: date, *, with_reason: bool = False, identity_pending: bool = False
+) -> RequestParams:
+    """All checks, in the order of the trigger form; the first problem is reported. With
+    `identity_pending` (the mailbox intake) the identity is checked later, by a person, before
+    anything is done: no verifier yet."""
     email = check_email(params.get("subject_email"))
     ref = check_ref(params.get("request_ref"))
     received = check_received(params.get("received_on"), today)
-    verifier = check_identity(params.get("identity_verified"), params.get("identity_verified_by"))
+    verifier = (
+        None
+        if identity_pending
+        else check_identity(params.get("identity_verified"), params.get("identity_verified_by"))
+    )
     dry_run = check_dry_run(params.get("dry_run", False))
     reason = params.get("reason", "request") if with_reason else "request"
     if reason not in REASONS:

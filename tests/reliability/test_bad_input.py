@@ -76,6 +76,8 @@ def optional(path: tuple) -> bool:
             return True
         case ("human_steps", *_):  # time-outs with documented defaults (7, 3 and 7 days)
             return True
+        case ("intake", *_):  # the mailbox's keys, with documented defaults
+            return True
         case ("processors", _, "acknowledged", *_):  # a gap accepted with a reason, or none
             return True
         case ("sources", _, "fields", *_):  # the adapter's own fields are always mapped

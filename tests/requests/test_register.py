@@ -33,7 +33,10 @@ PATHS = {
     RequestStatus.REJECTED: ["awaiting_approval", "rejected"],
     RequestStatus.REFUSED: ["refused"],
     RequestStatus.TIMED_OUT: ["awaiting_approval", "timed_out"],
+    RequestStatus.AWAITING_IDENTITY: [],  # registered from the mailbox (below)
+    RequestStatus.IDENTITY_NOT_VERIFIED: ["identity_not_verified"],
 }
+MAILED = {RequestStatus.AWAITING_IDENTITY, RequestStatus.IDENTITY_NOT_VERIFIED}
 
 
 def fill_register(engine) -> dict[RequestStatus, str]:
@@ -44,8 +47,16 @@ def fill_register(engine) -> dict[RequestStatus, str]:
     for number, (status, path) in enumerate(PATHS.items(), start=1):
         ref = f"REQ-2026-{number:04d}"
         email = f"person{number}@example.org"
+        mailed = status in MAILED
         register.register(
-            ref, "erasure", KEY(email), received, "Olga", "request", secret=RequestSecret(email)
+            ref,
+            "erasure",
+            KEY(email),
+            received,
+            None if mailed else "Olga",
+            "request",
+            secret=RequestSecret(email),
+            status=RequestStatus.AWAITING_IDENTITY if mailed else RequestStatus.OPEN,
         )
         for step in path:
             register.set_status(ref, step, decided_by="Piet Ops" if step == "rejected" else None)

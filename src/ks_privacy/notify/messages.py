@@ -157,3 +157,58 @@ def digest(figures: DigestFigures, link: str) -> Message:
     )
     lines.append(figures.chain)
     return Message(f"{PREFIX} Weekly privacy digest {figures.end.isoformat()}", tuple(lines), link)
+
+
+ROUTE_REASONS = {
+    "spam": "marked as spam",
+    "auto_reply": "an automatic reply",
+    "malformed": "too broken to read reliably",
+    "no_sender": "no usable sender address",
+    "several_senders": "several sender addresses",
+    "other_person": "names someone other than its sender (check their right to ask)",
+    "objection": "an objection: a person decides it",
+    "unclear": "no single request recognised",
+    "too_large": "too large to read automatically",
+    "refused": "refused at registration (the register's evidence names the field)",
+}
+
+
+def intake_summary(
+    registered: Sequence[tuple[str, str, bool]],
+    routed: Sequence[tuple[str, int, str]],
+    link: str,
+) -> Message:
+    """registered: (reference, kind, ID copy attached); routed: (reason, mailbox uid, arrival)."""
+    lines = [
+        f"{ref}: {kind} request registered from the privacy mailbox, "
+        f"{'ID copy attached' if id_copy else 'NO ID copy attached'}; its identity check waits "
+        "in ks_request_identity."
+        for ref, kind, id_copy in registered
+    ] + [
+        f"Message uid {uid} (arrived {arrived}) is left in the mailbox for a person: "
+        f"{ROUTE_REASONS.get(reason, reason)}."
+        for reason, uid, arrived in routed
+    ]
+    subject = f"{PREFIX} Privacy mailbox: {len(registered)} registered, {len(routed)} for a person"
+    return Message(subject, tuple(lines), link)
+
+
+def identity_waiting(request_ref: str, kind: str, arrived: str, link: str, days: float) -> Message:
+    lines = [
+        f"{kind} request {request_ref} came by e-mail (arrived {arrived}): check the ID copy "
+        "attached to it in the mail client (photo, MRZ, document number and BSN should be "
+        "blacked out; do not download or save it).",
+        f"Confirm or refuse within {_days(days)} in Airflow's Required actions; then the request "
+        "runs and the ID copy is removed from the mailbox:",
+    ]
+    return Message(f"{PREFIX} Identity check waits: {request_ref}", tuple(lines), link)
+
+
+def identity_reminder(waiting: Sequence[tuple[str, int]], link: str) -> Message:
+    """waiting: (reference, days since registration)."""
+    lines = [
+        "These requests from the privacy mailbox still wait for an identity check (the four "
+        "weeks run from receipt):",
+        *(f"{ref}: waiting {days} day{'s' if days != 1 else ''}" for ref, days in waiting),
+    ]
+    return Message(f"{PREFIX} Reminder: {len(waiting)} identity checks wait", tuple(lines), link)

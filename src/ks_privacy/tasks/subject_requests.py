@@ -60,6 +60,12 @@ def check(kind: str) -> bool:
             raise InvalidRequest(
                 "request_ref", f"is a {row.kind} request: trigger {DAG_OF_KIND[row.kind]} for it"
             )
+        if row.status == RequestStatus.AWAITING_IDENTITY:
+            raise InvalidRequest(
+                "identity_verified",
+                "is not confirmed yet: the request came by e-mail, and a person confirms the ID "
+                "copy first (ks_request_identity starts this run when they do)",
+            )
     except InvalidRequest as refusal:
         record_refusal(trail, kind, raw_ref, refusal)
         raise AirflowFailException(f"{kind} request {refusal}. Nothing was touched.") from None
