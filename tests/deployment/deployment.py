@@ -37,10 +37,10 @@ from tests.deployment.cluster import (
     RETENTION,
     ClusterError,
     NativeCluster,
-    temporary_database,
 )
 from tests.deployment.people import ADMIN_USER, APPROVER, VERIFIER, people_variable
 from tests.fixtures.mail import Mailbox
+from tests.fixtures.postgres import temporary_database
 from tests.fixtures.sandbox import FAST, NOW, PSEUDONYM_KEY, Vendors, airflow_connections
 
 
