@@ -94,3 +94,15 @@ def test_the_copy_without_the_id_copy_keeps_text_and_key():
     assert message_key(copy.split(b"\r\n\r\n", 1)[0]) == key
     item = parse(copy, key)
     assert "inzage" in item.text and not item.id_copy
+
+
+def test_a_forged_key_header_does_not_make_a_message_another_one():
+    """A sender who copies our key header into a new message is not skipped as handled: a
+    message with a Message-ID is known by it."""
+    (access,) = [m for m in seeded() if m.name == "access_nl"]
+    handled = message_key(access.raw.split(b"\n\n", 1)[0])
+    forged = (
+        f"From: someone@voorbeeld.nl\r\nMessage-ID: <new-123@voorbeeld.nl>\r\n"
+        f"{KEY_HEADER}: {handled}\r\nSubject: inzage\r\n"
+    ).encode()
+    assert message_key(forged) != handled

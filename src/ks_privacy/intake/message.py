@@ -39,15 +39,18 @@ _SERIOUS_DEFECTS = (
 
 
 def message_key(header_bytes: bytes) -> str:
-    """The message's identity for the ledger: our own key header (a copy we made), else the
-    sha256 of its Message-ID, else of its whole header block (stable between runs)."""
+    """The message's identity for the ledger: the sha256 of its Message-ID (a copy we made
+    keeps it); without one, our own key header (a copy we made of such a message), else the
+    sha256 of its whole header block (stable between runs). The Message-ID comes first so a
+    sender who writes our key header into a message with a Message-ID cannot pass it off as
+    another, already handled one."""
     parsed = message_from_bytes(header_bytes, policy=policy.compat32)
-    own = (parsed.get(KEY_HEADER) or "").strip()
-    if re.fullmatch(r"[0-9a-f]{64}", own):
-        return own
     mid = (parsed.get("Message-ID") or "").strip().strip("<>").strip()
     if mid:
         return hashlib.sha256(f"message-id:{mid}".encode()).hexdigest()
+    own = (parsed.get(KEY_HEADER) or "").strip()
+    if re.fullmatch(r"[0-9a-f]{64}", own):
+        return own
     return hashlib.sha256(b"headers:" + header_bytes.strip()).hexdigest()
 
 
