@@ -354,8 +354,12 @@ class NativeCluster:
                 answered.add(ti["task_id"])
             if time.monotonic() > deadline:
                 states = {t["task_id"]: t["state"] for t in self.task_instances(dag_id, run_id)}
+                said = "; ".join(
+                    f"{r.task_id}: {r.user} refused ({r.detail})" for r in refused or ()
+                )
                 raise ClusterError(
-                    f"{dag_id} {run_id} still {state} after {timeout:.0f} s: {states}"
+                    f"{dag_id} {run_id} still {state} after {timeout:.0f} s: {states}; "
+                    f"answered {sorted(answered) or 'nothing'}; {said or 'no answer refused'}"
                 )
             time.sleep(POLL_SECONDS)
 
