@@ -186,7 +186,7 @@ class Register:
         if current is None or current.status != RequestStatus.AWAITING_IDENTITY:
             raise ValueError(f"request {request_ref!r} is not awaiting an identity check")
         with transaction(self.engine) as conn:
-            conn.execute(
+            moved = conn.execute(
                 sa.text(
                     "UPDATE ks_requests SET identity_verified_by = :by, status = :status "
                     "WHERE request_ref = :ref AND status = :awaiting"
@@ -197,7 +197,9 @@ class Register:
                     "ref": request_ref,
                     "awaiting": str(RequestStatus.AWAITING_IDENTITY),
                 },
-            )
+            ).rowcount
+            if moved != 1:  # another run confirmed or closed it a moment ago: one decision only
+                raise ValueError(f"request {request_ref!r} is no longer awaiting an identity check")
             self.trail.append(
                 [
                     Evidence(  # a status move like any other, so the auditors' check follows it

@@ -4,6 +4,7 @@ its request is open, and a vault whose database alone reveals nothing."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -237,3 +238,26 @@ def test_a_vault_key_removed_early_or_left_after_close_is_found(audit_engine):
     }
     notes = [f.text for f in check_requests(audit_engine, datetime.now(UTC).date()).findings]
     assert any(closed_ref in n and "still in the vault" in n for n in notes), notes
+
+
+def test_an_identity_is_confirmed_once_even_when_two_runs_answer_at_once(audit_engine):
+    """Two identity runs read `awaiting_identity`; the second to write finds the request moved
+    on and is refused, without a second `request.open`."""
+    trail = AuditTrail(audit_engine)
+    register = Register(trail, 28, Vault(audit_engine, KEY))
+    register.register(
+        "MAIL-2026-0001",
+        "access",
+        KEY("twice@example.org"),
+        date(2026, 11, 20),
+        None,
+        secret=RequestSecret("twice@example.org"),
+        status=RequestStatus.AWAITING_IDENTITY,
+    )
+    stale = register.get("MAIL-2026-0001")  # what the slower run read
+    register.confirm_identity("MAIL-2026-0001", "Olga Ops")
+    register.get = lambda ref: stale  # the slower run still believes it waits
+    with pytest.raises(ValueError, match="no longer awaiting"):
+        register.confirm_identity("MAIL-2026-0001", "Vera Verifier")
+    opened = trail.rows("WHERE event = 'request.open'", {})
+    assert [json.loads(r["details"]) for r in opened] == [{"identity_verified_by": "Olga Ops"}]
