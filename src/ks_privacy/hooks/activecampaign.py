@@ -205,14 +205,21 @@ class ActiveCampaignHook(BaseHook):
 
     def iter_fields(self) -> Iterator[dict]:
         """Every custom field of the account (/reference/retrieve-fields-1), 100 a call."""
+        return self._iter_pages("fields", "fields", "list fields")
+
+    def _iter_pages(
+        self, path: str, key: str, what: str, params: dict | None = None
+    ) -> Iterator[dict]:
+        """The items under `key` of an offset-paged collection, PAGE_SIZE a call; the end is a
+        short page (these collections have no cursor or total we could trust)."""
         offset = 0
         while True:
             page = self.api.request(
-                "GET", "fields", "list fields", params={"limit": PAGE_SIZE, "offset": offset}
+                "GET", path, what, params={**(params or {}), "limit": PAGE_SIZE, "offset": offset}
             ).json()
-            fields = page.get("fields", [])
-            yield from fields
-            if len(fields) < PAGE_SIZE:
+            items = page.get(key, [])
+            yield from items
+            if len(items) < PAGE_SIZE:
                 return
             offset += PAGE_SIZE
 
@@ -224,19 +231,9 @@ class ActiveCampaignHook(BaseHook):
         """Every value of one custom field, over all contacts, 100 a call
         (/reference/list-all-custom-field-values, `filters[fieldid]`). The API pages these by
         offset only and has no date filter; the end is a short page."""
-        offset = 0
-        while True:
-            page = self.api.request(
-                "GET",
-                "fieldValues",
-                "list field values",
-                params={"filters[fieldid]": field_id, "limit": PAGE_SIZE, "offset": offset},
-            ).json()
-            values = page.get("fieldValues", [])
-            yield from values
-            if len(values) < PAGE_SIZE:
-                return
-            offset += PAGE_SIZE
+        return self._iter_pages(
+            "fieldValues", "fieldValues", "list field values", {"filters[fieldid]": field_id}
+        )
 
     def contact_field_values(self, contact_id: str) -> list[dict]:
         """One contact's custom field values; raises VendorNotFound when the contact is gone."""
@@ -280,16 +277,8 @@ class ActiveCampaignHook(BaseHook):
         return body.get(relation, [])
 
     def iter_lists(self) -> Iterator[dict]:
-        offset = 0
-        while True:
-            page = self.api.request(
-                "GET", "lists", "list lists", params={"limit": PAGE_SIZE, "offset": offset}
-            ).json()
-            lists = page.get("lists", [])
-            yield from lists
-            if len(lists) < PAGE_SIZE:
-                return
-            offset += PAGE_SIZE
+        """Every list of the account (/reference/retrieve-all-lists), 100 a call."""
+        return self._iter_pages("lists", "lists", "list lists")
 
     def unsubscribe(self, contact_id: str, list_id: str) -> None:
         """Set a contact's status on a list to 2 (unsubscribed): /reference/update-list-status."""
