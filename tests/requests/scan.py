@@ -35,28 +35,37 @@ def _texts(value) -> list[str]:
 
 def scan_database(url, email: str) -> list[str]:
     """`table.column` for every cell that holds the address in any of its forms."""
-    forms = forms_of(email)
     engine = sa.create_engine(url)
-    found = []
     try:
-        tables = sa.inspect(engine).get_table_names()
-        assert tables, "no tables: wrong database?"
-        with engine.connect() as conn:
-            for table in tables:
-                result = conn.execute(sa.text(f'SELECT * FROM "{table}"'))
-                columns = list(result.keys())
-                for row in result:
-                    for column, value in zip(columns, row, strict=True):
-                        for text in _texts(value):
-                            if any(f in text.lower() for f in forms):
-                                found.append(f"{table}.{column}")
+        return scan_engine(engine, email)
     finally:
         engine.dispose()
+
+
+def scan_engine(engine: sa.Engine, email: str) -> list[str]:
+    forms = forms_of(email)
+    found = []
+    tables = sa.inspect(engine).get_table_names()
+    assert tables, "no tables: wrong database?"
+    with engine.connect() as conn:
+        for table in tables:
+            result = conn.execute(sa.text(f'SELECT * FROM "{table}"'))
+            columns = list(result.keys())
+            for row in result:
+                for column, value in zip(columns, row, strict=True):
+                    for text in _texts(value):
+                        if any(f in text.lower() for f in forms):
+                            found.append(f"{table}.{column}")
     return sorted(set(found))
 
 
 def scan_airflow_metadata(email: str) -> list[str]:
-    return scan_database(os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"], email)
+    """Through Airflow's own engine on its metadata database: a second SQLite engine on the
+    file of a long test session has met `disk I/O error` where Airflow's own kept working."""
+    from airflow import settings
+
+    assert str(settings.get_engine().url) == os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+    return scan_engine(settings.get_engine(), email)
 
 
 def scan_files(folder: Path, email: str) -> list[str]:
