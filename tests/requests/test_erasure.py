@@ -40,21 +40,19 @@ def export_base(tmp_path, monkeypatch):
 
 
 def hitl_subjects(dag_id: str) -> list[str]:
-    engine = sa.create_engine(os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])
-    try:
-        with engine.connect() as conn:
-            return [
-                r[0]
-                for r in conn.execute(
-                    sa.text(
-                        "SELECT h.subject FROM hitl_detail h JOIN task_instance t "
-                        "ON t.id = h.ti_id WHERE t.dag_id = :d ORDER BY h.created_at"
-                    ),
-                    {"d": dag_id},
-                )
-            ]
-    finally:
-        engine.dispose()
+    from airflow import settings  # Airflow's own engine (see tests.requests.scan)
+
+    with settings.get_engine().connect() as conn:
+        return [
+            r[0]
+            for r in conn.execute(
+                sa.text(
+                    "SELECT h.subject FROM hitl_detail h JOIN task_instance t "
+                    "ON t.id = h.ti_id WHERE t.dag_id = :d ORDER BY h.created_at"
+                ),
+                {"d": dag_id},
+            )
+        ]
 
 
 def test_approved_erasure_removes_the_person_everywhere_and_nobody_else(vendors, run_dag, tmp_path):

@@ -5,8 +5,6 @@ reference only."""
 
 from __future__ import annotations
 
-import os
-
 import httpx
 import pytest
 import sqlalchemy as sa
@@ -123,17 +121,15 @@ def test_registering_starts_a_run_that_carries_the_reference_only(server, capfd)
         r=ref,
     )[0][0]
     assert '"registered_by":"olga"' in details
-    airflow = sa.create_engine(os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])
-    try:
-        with airflow.connect() as conn:
-            run = conn.execute(
-                sa.text(
-                    "SELECT conf, triggering_user_name FROM dag_run WHERE dag_id = "
-                    "'ks_request_erasure' AND triggering_user_name = 'olga'"
-                )
-            ).all()
-    finally:
-        airflow.dispose()
+    from airflow import settings  # Airflow's own engine (see tests.requests.scan)
+
+    with settings.get_engine().connect() as conn:
+        run = conn.execute(
+            sa.text(
+                "SELECT conf, triggering_user_name FROM dag_run WHERE dag_id = "
+                "'ks_request_erasure' AND triggering_user_name = 'olga'"
+            )
+        ).all()
     assert len(run) == 1 and run[0][1] == "olga"
     assert '"request_ref": "REQ-2026-0903"' in str(run[0][0]) or ref in str(run[0][0])
     assert scan_airflow_metadata(EMAIL) == []
